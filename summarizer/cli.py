@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from summarizer import __version__
 from summarizer.chunking import TokenChunker, chunk_normalized
@@ -59,6 +60,15 @@ def cmd_chunk(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if loaded.errors else EXIT_OK
 
 
+def cmd_schemas(args: argparse.Namespace) -> int:
+    """Write the JSON Schemas exported from the models."""
+    from summarizer.schemas import export_schemas
+
+    for path in export_schemas(Path(args.out)):
+        print(path)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="summarizer",
@@ -74,6 +84,10 @@ def build_parser() -> argparse.ArgumentParser:
     chunk.add_argument("--model", default=None, help="model whose encoding counts tokens")
     chunk.add_argument("--encoding", default=None, choices=["o200k_base", "cl100k_base"])
     chunk.set_defaults(handler=cmd_chunk)
+
+    schemas = commands.add_parser("schemas", help="export the JSON Schemas to a folder")
+    schemas.add_argument("--out", default="schemas", help="folder to write (default: schemas)")
+    schemas.set_defaults(handler=cmd_schemas)
     return parser
 
 

@@ -129,9 +129,26 @@ class ModelTransportError(ModelError):
 class ModelRequestError(ModelError):
     """The server rejected the request (400, 401, 403, 404, 422); retrying cannot help."""
 
-    def __init__(self, message: str, *, status_code: int | None = None, **kwargs: object):
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        endpoint: str | None = None,
+        document_id: str | None = None,
+        chunk_index: int | None = None,
+        attempts: int = 0,
+        usage: Usage | None = None,
+    ):
         self.status_code = status_code
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            message,
+            endpoint=endpoint,
+            document_id=document_id,
+            chunk_index=chunk_index,
+            attempts=attempts,
+            usage=usage,
+        )
 
 
 class QuotaExceededError(ModelError):
@@ -149,9 +166,26 @@ class OutputTruncatedError(ModelError):
 class RefusalError(ModelError):
     """The model refused to answer."""
 
-    def __init__(self, message: str, *, refusal: str = "", **kwargs: object):
+    def __init__(
+        self,
+        message: str,
+        *,
+        refusal: str = "",
+        endpoint: str | None = None,
+        document_id: str | None = None,
+        chunk_index: int | None = None,
+        attempts: int = 0,
+        usage: Usage | None = None,
+    ):
         self.refusal = refusal
-        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        super().__init__(
+            message,
+            endpoint=endpoint,
+            document_id=document_id,
+            chunk_index=chunk_index,
+            attempts=attempts,
+            usage=usage,
+        )
 
 
 class ContentFilterError(ModelError):
