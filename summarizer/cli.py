@@ -10,11 +10,17 @@ from pathlib import Path
 
 from summarizer import __version__
 from summarizer.chunking import TokenChunker, chunk_normalized
-from summarizer.documents import DEFAULT_MAX_BYTES, load_articles
+from summarizer.config import LLMConfig, SummarizerConfig, endpoint_configured
+from summarizer.documents import DEFAULT_MAX_BYTES, LoadResult, load_articles
+from summarizer.errors import ConfigError
+from summarizer.models import DocumentFailure
 from summarizer.normalize import normalize_text
+from summarizer.pipeline import Summarizer
+from summarizer.render import json_array, markdown, result_line
+from summarizer.runner import ASSUMED_OUTPUT_TOKENS, describe_engine, estimate, print_report, run
 from summarizer.tokens import encoding_for_model
 
-EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
@@ -60,6 +66,90 @@ def cmd_chunk(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if loaded.errors else EXIT_OK
 
 
+def build_config(args: argparse.Namespace) -> SummarizerConfig:
+    """A SummarizerConfig from the command line, the environment filling the rest."""
+    wants_llm = args.engine == "llm" or (
+        args.engine == "auto"
+        and (args.model or args.base_url or args.api_key or endpoint_configured())
+    )
+    llm = None
+    if wants_llm:
+        llm = LLMConfig.from_env(
+            model=args.model,
+            base_url=args.base_url,
+            api_key=args.api_key,
+            concurrency=args.concurrency,
+            requests_per_minute=args.rpm,
+            tokens_per_minute=args.tpm,
+            max_cost_usd=args.max_cost,
+            max_attempts=args.max_attempts,
+        )
+        llm.resolved_api_key()  # fail early, before any work, when no key is set
+    return SummarizerConfig(
+        engine="llm" if wants_llm else "extractive",
+        llm=llm,
+        summary_words=args.summary_words,
+        cache=not args.no_cache,
+        cache_path=Path(args.cache) if args.cache else None,
+        max_bytes=args.max_bytes,
+    )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Summarise articles; write files to --out and/or one format to stdout."""
+    config = build_config(args)
+    loaded = load_articles(args.paths, max_bytes=config.max_bytes)
+    summarizer = Summarizer(config)
+    print(describe_engine(summarizer), file=sys.stderr)
+    if args.dry_run:
+        return _dry_run(summarizer, loaded)
+    out = Path(args.out) if args.out else None
+    try:
+        report = run(summarizer, loaded, out=out)
+    except KeyboardInterrupt:
+        print("\ninterrupted: finished results are kept", file=sys.stderr)
+        if out:
+            print(f"written to {out}/", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    print_report(report, sys.stderr)
+    results = report.done
+    output_format = args.format or (None if out else "md")
+    if output_format == "json":
+        print(json_array(results))
+    elif output_format == "jsonl":
+        for result in results:
+            print(result_line(result))
+    elif output_format == "md":
+        print(markdown(results))
+    if out:
+        print(
+            f"wrote {len(results)} results to {out}/ (results.jsonl, summary.md)", file=sys.stderr
+        )
+    failed = any(isinstance(r, DocumentFailure) for r in results)
+    return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _dry_run(summarizer: Summarizer, loaded: LoadResult) -> int:
+    estimates = estimate(summarizer, loaded.documents)
+    print(f"{'article':<40} {'tokens':>8} {'prompt':>8} {'calls':>6} {'est. cost':>10}")
+    for item in estimates:
+        cost = "unknown" if item.cost_usd is None else f"${item.cost_usd:.4f}"
+        print(
+            f"{item.doc_id[:40]:<40} {item.article_tokens:>8,} {item.prompt_tokens:>8,} "
+            f"{item.calls:>6} {cost:>10}"
+        )
+    known = [e.cost_usd for e in estimates if e.cost_usd is not None]
+    total = f"${sum(known):.4f}" if len(known) == len(estimates) else "unknown"
+    print(
+        f"{len(estimates)} articles, {sum(e.calls for e in estimates)} calls, "
+        f"estimated cost {total} (assuming {ASSUMED_OUTPUT_TOKENS} output tokens a call); "
+        "no call was made"
+    )
+    for error in loaded.errors:
+        print(f"error: {error}", file=sys.stderr)
+    return EXIT_SOME_FAILED if loaded.errors else EXIT_OK
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     """Write the JSON Schemas exported from the models."""
     from summarizer.schemas import export_schemas
@@ -85,6 +175,48 @@ def build_parser() -> argparse.ArgumentParser:
     chunk.add_argument("--encoding", default=None, choices=["o200k_base", "cl100k_base"])
     chunk.set_defaults(handler=cmd_chunk)
 
+    run_parser = commands.add_parser("run", help="summarise articles (the main job)")
+    _add_input_arguments(run_parser)
+    run_parser.add_argument(
+        "--out", help="folder for one JSON per article, results.jsonl, summary.md"
+    )
+    run_parser.add_argument(
+        "--format", choices=["json", "jsonl", "md"], help="also print this to stdout"
+    )
+    run_parser.add_argument(
+        "--engine",
+        choices=["auto", "llm", "extractive"],
+        default="auto",
+        help="auto: llm when a model endpoint is configured, else extractive",
+    )
+    run_parser.add_argument(
+        "--model", help="model name (default: $SUMMARIZER_MODEL or gpt-4o-mini)"
+    )
+    run_parser.add_argument(
+        "--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)"
+    )
+    run_parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    run_parser.add_argument("--concurrency", type=int, help="concurrent model requests (default 8)")
+    run_parser.add_argument("--rpm", type=float, help="requests per minute")
+    run_parser.add_argument("--tpm", type=float, help="tokens per minute")
+    run_parser.add_argument(
+        "--max-cost", type=float, help="stop new calls once this many USD are spent"
+    )
+    run_parser.add_argument(
+        "--max-attempts", type=int, help="transport attempts per request (default 4)"
+    )
+    run_parser.add_argument("--summary-words", type=int, default=120)
+    run_parser.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the reply cache"
+    )
+    run_parser.add_argument(
+        "--cache", help="cache file (default: $SUMMARIZER_CACHE_DIR or ~/.cache/summarizer)"
+    )
+    run_parser.add_argument(
+        "--dry-run", action="store_true", help="count tokens and estimate cost; call nothing"
+    )
+    run_parser.set_defaults(handler=cmd_run)
+
     schemas = commands.add_parser("schemas", help="export the JSON Schemas to a folder")
     schemas.add_argument("--out", default="schemas", help="folder to write (default: schemas)")
     schemas.set_defaults(handler=cmd_schemas)
@@ -96,8 +228,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except ConfigError as exc:
+        print(f"summarizer: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ValueError as exc:
         parser.error(str(exc))
+    except KeyboardInterrupt:
+        print("\ninterrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return EXIT_USAGE
 
 

@@ -176,7 +176,7 @@ class ChatClient:
         self.config = config
         self.cache = cache
         self._sleep = sleep
-        self._encoding = encoding_for_model(config.model, override=config.encoding)
+        self.encoding = encoding_for_model(config.model, override=config.encoding)
         common: dict[str, Any] = {
             "api_key": config.resolved_api_key(),
             "max_retries": 0,  # tenacity is the one retry layer
@@ -220,7 +220,7 @@ class ChatClient:
         return self.usage.cost_usd or 0.0
 
     def count_tokens(self, messages: list[Message]) -> int:
-        return sum(self._encoding.count(m["content"]) + 4 for m in messages) + 3
+        return sum(self.encoding.count(m["content"]) + 4 for m in messages) + 3
 
     async def structured(
         self,
@@ -553,4 +553,7 @@ class ChatClient:
         return self._request_error(error, context, usage)
 
     async def aclose(self) -> None:
+        """Close the HTTP connections and the cache (the client owns both)."""
         await self._openai.close()
+        if self.cache is not None:
+            self.cache.close()
