@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import json
 import logging
+import math
 import time
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -68,6 +70,7 @@ T = TypeVar("T", bound=BaseModel)
 Message = dict[str, str]
 
 _RETRYABLE_STATUS = {408, 409, 429}
+POOL_SHARD_SIZE = 16
 _MODE_WORDS = ("response_format", "json_schema", "json_object", "schema", "grammar", "structured")
 
 
@@ -184,18 +187,14 @@ class ChatClient:
             "default_headers": config.headers or None,
             "http_client": http_client,
         }
-        if config.azure_api_version:
-            self._openai: openai.AsyncOpenAI = openai.AsyncAzureOpenAI(
-                azure_endpoint=config.base_url or "",
-                api_version=config.azure_api_version,
-                **common,
-            )
-        else:
-            self._openai = openai.AsyncOpenAI(
-                base_url=config.base_url, organization=config.organization, **common
-            )
+        # httpcore's pool rescans every connection on every event, so its cost grows with
+        # the square of the requests in flight: above POOL_SHARD_SIZE concurrent requests,
+        # spread them over several clients, each with its own small pool.
+        shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        self._pool: list[openai.AsyncOpenAI] = [self._make_openai(common) for _ in range(shards)]
+        self._turn = itertools.count()
         self.endpoint = str(
-            httpx.URL(str(self._openai.base_url)).copy_with(username=None, password=None)
+            httpx.URL(str(self._pool[0].base_url)).copy_with(username=None, password=None)
         )
         self.limiter = RateLimiter(
             concurrency=config.concurrency,
@@ -208,6 +207,17 @@ class ChatClient:
         self._price = price_for(config.model, config.prices)
         self.usage = Usage(cost_usd=0.0 if self._price else None)
         self._inflight: dict[str, asyncio.Future[tuple[str, Usage]]] = {}
+
+    def _make_openai(self, common: dict[str, Any]) -> openai.AsyncOpenAI:
+        if self.config.azure_api_version:
+            return openai.AsyncAzureOpenAI(
+                azure_endpoint=self.config.base_url or "",
+                api_version=self.config.azure_api_version,
+                **common,
+            )
+        return openai.AsyncOpenAI(
+            base_url=self.config.base_url, organization=self.config.organization, **common
+        )
 
     # -- public ------------------------------------------------------------------------------
 
@@ -377,13 +387,17 @@ class ChatClient:
         }
         if self.config.temperature is not None:
             request["temperature"] = self.config.temperature
+        # response_format goes in extra_body: the same JSON on the wire, without the SDK
+        # walking the whole schema through its TypedDict transform on every request.
         if mode is StructuredMode.JSON_SCHEMA:
-            request["response_format"] = {
-                "type": "json_schema",
-                "json_schema": {"name": name, "schema": schema, "strict": True},
+            request["extra_body"] = {
+                "response_format": {
+                    "type": "json_schema",
+                    "json_schema": {"name": name, "schema": schema, "strict": True},
+                }
             }
         elif mode is StructuredMode.JSON_OBJECT:
-            request["response_format"] = {"type": "json_object", "schema": schema}
+            request["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
         return request
 
     # -- transport ---------------------------------------------------------------------------
@@ -441,7 +455,8 @@ class ChatClient:
             usage.requests += 1
             self.usage.requests += 1
             try:
-                response = await self._openai.chat.completions.create(**request)
+                sdk = self._pool[next(self._turn) % len(self._pool)]
+                response = await sdk.chat.completions.create(**request)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and self._rejects_mode(error):
                     raise _ModeRejected(error) from error
@@ -554,6 +569,7 @@ class ChatClient:
 
     async def aclose(self) -> None:
         """Close the HTTP connections and the cache (the client owns both)."""
-        await self._openai.close()
+        for sdk in self._pool:
+            await sdk.close()
         if self.cache is not None:
             self.cache.close()

@@ -11,6 +11,8 @@ the original text's characters.
 
 from __future__ import annotations
 
+import re
+
 from rapidfuzz import fuzz
 
 from summarizer.models import EvidenceSpan
@@ -42,6 +44,7 @@ _FOLD = str.maketrans(
         "\u2026": "...",
     }
 )
+_NON_SPACE = re.compile(r"\S+")
 _STRIP = " \t\n\"'\u201c\u201d\u2018\u2019\u00ab\u00bb"
 
 
@@ -49,19 +52,19 @@ def fold(text: str) -> tuple[str, OffsetMap]:
     """The folded text and a map from its characters back to ``text``."""
     offsets = OffsetMap(len(text))
     out: list[str] = []
-    pending_space = False
-    for index, char in enumerate(text):
-        if char.isspace():
-            pending_space = bool(out)
-            continue
-        if pending_space:
+    for match in _NON_SPACE.finditer(text):
+        start, word = match.start(), match.group()
+        if out:
             out.append(" ")
-            offsets.append(index - 1, 1)
-            pending_space = False
-        folded = char.translate(_FOLD).casefold()
+            offsets.append(start - 1, 1)
+        folded = word.translate(_FOLD).casefold()
         out.append(folded)
-        for _ in folded:
-            offsets.append(index, 1)
+        if len(folded) == len(word):
+            offsets.append(start, len(word))
+        else:  # "…" -> "...", "ß" -> "ss": every output character maps to its source
+            for index, char in enumerate(word):
+                for _ in char.translate(_FOLD).casefold():
+                    offsets.append(start + index, 1)
     return "".join(out), offsets
 
 

@@ -296,12 +296,17 @@ def normalize_text(text: str) -> NormalizedText:
             parts.append(separator)
             for _ in separator:
                 offsets.append(min(previous_end, len(text) - 1), 1)
-        for index, (start, end) in enumerate(line.words):
-            if index:
-                parts.append(" ")
-                offsets.append(line.words[index - 1][1], 1)
-            parts.append(text[start:end])
-            offsets.append(start, end - start)
+        first, last = line.words[0][0], line.words[-1][1]
+        if last - first == len(line.text):  # already single-spaced: one run for the line
+            parts.append(line.text)
+            offsets.append(first, last - first)
+        else:
+            for index, (start, end) in enumerate(line.words):
+                if index:
+                    parts.append(" ")
+                    offsets.append(line.words[index - 1][1], 1)
+                parts.append(text[start:end])
+                offsets.append(start, end - start)
         previous_block = block_number
         previous_end = line.words[-1][1]
     normalized = "".join(parts)

@@ -11,6 +11,7 @@ files drift from the code (``summarizer schemas`` rewrites them).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from pathlib import Path
@@ -69,10 +70,16 @@ def _inline(node: Any, definitions: dict[str, Any]) -> Any:
     return node
 
 
-def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The strict-mode JSON Schema of a draft model, self-contained."""
+@functools.lru_cache(maxsize=64)
+def _strict_schema_json(model: type[BaseModel]) -> str:
     raw = model.model_json_schema()
-    return dict(_inline(raw, raw.get("$defs", {})))
+    return json.dumps(_inline(raw, raw.get("$defs", {})))
+
+
+def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The strict-mode JSON Schema of a draft model, self-contained (a fresh copy)."""
+    schema: dict[str, Any] = json.loads(_strict_schema_json(model))
+    return schema
 
 
 def schema_hash(schema: dict[str, Any]) -> str:

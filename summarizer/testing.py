@@ -137,6 +137,7 @@ class FakeServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
 
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("content-length", 0))
@@ -155,12 +156,13 @@ class FakeServer:
                 return
 
         class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # read by listen() in __init__: many concurrent clients
+            daemon_threads = True
+
             def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002
                 return  # a client that went away (killed mid-request) is not an error here
 
         self._server = Server(("127.0.0.1", port), Handler)
-        self._server.daemon_threads = True
-        self._server.request_queue_size = 256
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -175,3 +177,23 @@ class FakeServer:
     def __exit__(self, *exc: object) -> None:
         self._server.shutdown()
         self._server.server_close()
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """``python -m summarizer.testing --latency 0.2``: serve a ScriptedModel until killed.
+
+    Prints the base URL on the first line of stdout.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=serve.__doc__)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with FakeServer(ScriptedModel(), latency=args.latency, port=args.port) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve()
