@@ -76,7 +76,8 @@ def main() -> None:
             f"average, server latency {args.latency * 1000:.0f} ms"
         )
         print(
-            "| concurrency | calls | wall s | ideal s | wall / ideal | wave bound s | wall / wave bound |"
+            "| concurrency | calls | wall s | ideal s | wall / ideal "
+            "| wave bound s | wall / wave bound |"
         )
         print("|---:|---:|---:|---:|---:|---:|---:|")
         for concurrency in args.concurrency:
@@ -85,8 +86,8 @@ def main() -> None:
             ideal = calls * args.latency / concurrency
             waves = math.ceil(calls / concurrency) * args.latency
             print(
-                f"| {concurrency} | {calls} | {elapsed:.2f} | {ideal:.2f} | {elapsed / ideal:.3f} | "
-                f"{waves:.2f} | {elapsed / waves:.3f} |"
+                f"| {concurrency} | {calls} | {elapsed:.2f} | {ideal:.2f} "
+                f"| {elapsed / ideal:.3f} | {waves:.2f} | {elapsed / waves:.3f} |"
             )
         prompts = [r.provenance.usage.prompt_tokens for r in results]
         overheads = [p - a for p, a in zip(prompts, article_tokens, strict=True)]
