@@ -12,7 +12,7 @@ from summarizer import __version__
 from summarizer.chunking import TokenChunker, chunk_normalized
 from summarizer.config import LLMConfig, SummarizerConfig, endpoint_configured
 from summarizer.documents import DEFAULT_MAX_BYTES, LoadResult, load_articles
-from summarizer.errors import ConfigError
+from summarizer.errors import ConfigError, FixtureError
 from summarizer.models import DocumentFailure
 from summarizer.normalize import normalize_text
 from summarizer.pipeline import Summarizer
@@ -150,6 +150,38 @@ def _dry_run(summarizer: Summarizer, loaded: LoadResult) -> int:
     return EXIT_SOME_FAILED if loaded.errors else EXIT_OK
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Score an engine against the hand-labelled fixtures; exit 1 when a gate fails."""
+    import asyncio
+
+    from summarizer.eval.harness import (
+        gate,
+        load_report,
+        markdown_report,
+        run_eval,
+        write_reports,
+    )
+
+    folder = Path(args.fixtures)
+    judge = None
+    if args.engine == "llm":
+        from summarizer.client import ChatClient
+        from summarizer.eval.judge import LLMJudge
+
+        judge = LLMJudge(ChatClient(LLMConfig.from_env(model=args.judge_model)))
+    report = asyncio.run(run_eval(args.engine, folder, judge=judge))
+    baseline = load_report(Path(args.baseline)) if args.baseline else None
+    report = gate(report, folder, baseline)
+    text = markdown_report(report)
+    print(text.split("\n## ", 1)[0] if not args.verbose else text)
+    if args.report:
+        json_path, md_path = write_reports(report, Path(args.report))
+        print(f"wrote {json_path} and {md_path}", file=sys.stderr)
+    for failure in report.gate_failures:
+        print(f"GATE FAILED: {failure}", file=sys.stderr)
+    return EXIT_SOME_FAILED if report.gate_failures else EXIT_OK
+
+
 def cmd_schemas(args: argparse.Namespace) -> int:
     """Write the JSON Schemas exported from the models."""
     from summarizer.schemas import export_schemas
@@ -217,6 +249,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_parser.set_defaults(handler=cmd_run)
 
+    evaluate = commands.add_parser("eval", help="score an engine against evals/ fixtures")
+    evaluate.add_argument("--engine", choices=["extractive", "llm", "replay"], default="extractive")
+    evaluate.add_argument("--fixtures", default="evals", help="the evals folder (default: evals)")
+    evaluate.add_argument("--report", help="folder to write ENGINE.json and ENGINE.md into")
+    evaluate.add_argument("--baseline", help="an earlier ENGINE.json report to compare with")
+    evaluate.add_argument("--judge-model", help="model for the LLM judge (with --engine llm)")
+    evaluate.add_argument("-v", "--verbose", action="store_true", help="print per-article details")
+    evaluate.set_defaults(handler=cmd_eval)
+
     schemas = commands.add_parser("schemas", help="export the JSON Schemas to a folder")
     schemas.add_argument("--out", default="schemas", help="folder to write (default: schemas)")
     schemas.set_defaults(handler=cmd_schemas)
@@ -228,6 +269,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.handler(args))
+    except FixtureError as exc:
+        print(f"summarizer: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     except ConfigError as exc:
         print(f"summarizer: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE

@@ -11,6 +11,8 @@ from summarizer.documents import Document
 from summarizer.models import ChunkResult, SummaryWarning, Usage
 from summarizer.normalize import NormalizedText
 
+EngineName = Literal["llm", "extractive", "replay"]
+
 
 @dataclass(frozen=True)
 class PreparedDocument:
@@ -30,7 +32,7 @@ class EngineOutput:
 class Engine(ABC):
     """A strategy that summarises one prepared document."""
 
-    name: Literal["llm", "extractive", "replay"]
+    name: EngineName
     model: str | None = None
     endpoint: str | None = None
     prompt_name: str | None = None

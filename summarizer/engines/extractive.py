@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from summarizer.engines.base import Engine, EngineOutput, PreparedDocument
+from summarizer.engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer.models import ChunkResult, ClaimDraft, ClaimKind, SummaryWarning
 from summarizer.text import ATTRIBUTION_VERB, Sentence, attribution, content_words, split_sentences
 
@@ -119,7 +119,7 @@ def is_checkable(sentence: str) -> bool:
 
 
 class ExtractiveEngine(Engine):
-    name = "extractive"
+    name: EngineName = "extractive"
 
     def __init__(self, *, lead_bias: float = 1.0, max_claims: int = MAX_CLAIMS):
         self.lead_bias = lead_bias

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from summarizer.chunking import MIN_MAX_TOKENS, Chunk, TokenChunker, chunk_normalized
 from summarizer.client import CallContext, ChatClient, Message
 from summarizer.config import SummarizerConfig
-from summarizer.engines.base import Engine, EngineOutput, PreparedDocument
+from summarizer.engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer.errors import OutputTruncatedError, SummarizerError
 from summarizer.grounding import QuoteLocator
 from summarizer.models import ChunkResult, ExtractionDraft, ReduceDraft, SummaryWarning, Usage
@@ -39,7 +39,7 @@ class _Run:
 
 
 class LLMEngine(Engine):
-    name = "llm"
+    name: EngineName = "llm"
 
     def __init__(
         self,

@@ -1,0 +1,1 @@
+"""The eval harness: hand-labelled fixtures, claim alignment, scores, reports and gates."""

@@ -1,0 +1,28 @@
+from __future__ import annotations
+
+import inspect
+
+import summarizer
+from summarizer import errors
+
+
+def test_all_is_sorted_and_every_name_exists() -> None:
+    assert summarizer.__all__ == sorted(summarizer.__all__)
+    for name in summarizer.__all__:
+        assert hasattr(summarizer, name), name
+
+
+def test_every_exception_is_exported_and_rooted_in_one_base() -> None:
+    classes = [
+        obj for _, obj in inspect.getmembers(errors, inspect.isclass) if issubclass(obj, Exception)
+    ]
+    for cls in classes:
+        assert issubclass(cls, summarizer.SummarizerError), cls
+        assert cls.__name__ in summarizer.__all__, cls.__name__
+
+
+def test_the_error_tree_in_the_docstring_names_every_class() -> None:
+    doc = errors.__doc__ or ""
+    for name, cls in inspect.getmembers(errors, inspect.isclass):
+        if issubclass(cls, Exception):
+            assert name in doc, name
