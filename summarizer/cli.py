@@ -11,6 +11,7 @@ from pathlib import Path
 from summarizer import __version__
 from summarizer.chunking import TokenChunker, chunk_normalized
 from summarizer.config import LLMConfig, SummarizerConfig, endpoint_configured
+from summarizer.digest.models import DigestReport
 from summarizer.documents import DEFAULT_MAX_BYTES, LoadResult, load_articles
 from summarizer.errors import ConfigError, FixtureError
 from summarizer.models import DocumentFailure
@@ -27,6 +28,35 @@ def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     parser.add_argument(
         "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest article file accepted"
+    )
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Engine, model and limit options shared by run and digest."""
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "llm", "extractive"],
+        default="auto",
+        help="auto: llm when a model endpoint is configured, else extractive",
+    )
+    parser.add_argument("--model", help="model name (default: $SUMMARIZER_MODEL or gpt-4o-mini)")
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+    parser.add_argument("--concurrency", type=int, help="concurrent model requests (default 8)")
+    parser.add_argument("--rpm", type=float, help="requests per minute")
+    parser.add_argument("--tpm", type=float, help="tokens per minute")
+    parser.add_argument(
+        "--max-cost", type=float, help="stop new calls once this many USD are spent"
+    )
+    parser.add_argument(
+        "--max-attempts", type=int, help="transport attempts per request (default 4)"
+    )
+    parser.add_argument("--summary-words", type=int, default=120)
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the reply cache"
+    )
+    parser.add_argument(
+        "--cache", help="cache file (default: $SUMMARIZER_CACHE_DIR or ~/.cache/summarizer)"
     )
 
 
@@ -150,6 +180,85 @@ def _dry_run(summarizer: Summarizer, loaded: LoadResult) -> int:
     return EXIT_SOME_FAILED if loaded.errors else EXIT_OK
 
 
+def cmd_digest(args: argparse.Namespace) -> int:
+    """Summarise a corpus, then cluster stories, align claims across sources and flag
+    contradictions; write digest.json and digest.md."""
+    import asyncio
+
+    from summarizer.digest import markdown_digest
+
+    config = build_config(args)
+    loaded = load_articles(args.paths, max_bytes=config.max_bytes)
+    summarizer = Summarizer(config)
+    print(describe_engine(summarizer), file=sys.stderr)
+
+    async def work() -> DigestReport:
+        try:
+            return await summarizer.adigest(loaded.documents)
+        finally:
+            await summarizer.aclose()
+
+    report = asyncio.run(work())
+    for error in loaded.errors:
+        report.failures.append(
+            DocumentFailure(
+                doc_id=error.document_id or (error.path or "?"),
+                source=error.path or "?",
+                error_type=type(error).__name__,
+                message=str(error),
+            )
+        )
+    markdown_text = markdown_digest(report)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "digest.json").write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        (out / "digest.md").write_text(markdown_text, encoding="utf-8")
+        print(f"wrote {out}/digest.json and {out}/digest.md", file=sys.stderr)
+    else:
+        print(markdown_text)
+    stories = report.stories
+    print(
+        f"{len(report.articles)} articles, {len(stories)} stories, "
+        f"{sum(len(s.near_duplicates) for s in stories)} near-duplicate pairs, "
+        f"{sum(len(s.consensus) for s in stories)} consensus claims, "
+        f"{sum(len(s.contradictions) for s in stories)} contradictions, "
+        f"{len(report.failures)} failures",
+        file=sys.stderr,
+    )
+    for failure in report.failures:
+        print(f"failed: {failure.doc_id}: {failure.message}", file=sys.stderr)
+    return EXIT_SOME_FAILED if report.failures else EXIT_OK
+
+
+def _eval_digest(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from summarizer.eval.digest_eval import run_digest_eval
+
+    _, score = asyncio.run(run_digest_eval(args.engine, Path(args.fixtures)))
+    rows = score.model_dump(exclude={"facts", "contradictions", "gate_failures"})
+    print(f"# Digest eval: {args.engine}\n")
+    print("| metric | value |\n|---|---:|")
+    for name, value in rows.items():
+        print(f"| {name} | {value:.3f} |")
+    if args.verbose:
+        for fact in score.facts:
+            print(f"- {fact['fact']}: expected {fact['expected']}, found {fact['found']}")
+        for flag in score.contradictions:
+            print(
+                f"- contradiction {flag['flag']} ({flag['slot']}) {flag['articles']} "
+                f"-> {flag['gold']}"
+            )
+    if args.report:
+        folder = Path(args.report)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"digest-{args.engine}.json").write_text(score.model_dump_json(indent=2) + "\n")
+    for failure in score.gate_failures:
+        print(f"GATE FAILED: {failure}", file=sys.stderr)
+    return EXIT_SOME_FAILED if score.gate_failures else EXIT_OK
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score an engine against the hand-labelled fixtures; exit 1 when a gate fails."""
     import asyncio
@@ -162,6 +271,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         write_reports,
     )
 
+    if args.digest:
+        return _eval_digest(args)
     folder = Path(args.fixtures)
     judge = None
     if args.engine == "llm":
@@ -215,35 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument(
         "--format", choices=["json", "jsonl", "md"], help="also print this to stdout"
     )
-    run_parser.add_argument(
-        "--engine",
-        choices=["auto", "llm", "extractive"],
-        default="auto",
-        help="auto: llm when a model endpoint is configured, else extractive",
-    )
-    run_parser.add_argument(
-        "--model", help="model name (default: $SUMMARIZER_MODEL or gpt-4o-mini)"
-    )
-    run_parser.add_argument(
-        "--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)"
-    )
-    run_parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    run_parser.add_argument("--concurrency", type=int, help="concurrent model requests (default 8)")
-    run_parser.add_argument("--rpm", type=float, help="requests per minute")
-    run_parser.add_argument("--tpm", type=float, help="tokens per minute")
-    run_parser.add_argument(
-        "--max-cost", type=float, help="stop new calls once this many USD are spent"
-    )
-    run_parser.add_argument(
-        "--max-attempts", type=int, help="transport attempts per request (default 4)"
-    )
-    run_parser.add_argument("--summary-words", type=int, default=120)
-    run_parser.add_argument(
-        "--no-cache", action="store_true", help="do not read or write the reply cache"
-    )
-    run_parser.add_argument(
-        "--cache", help="cache file (default: $SUMMARIZER_CACHE_DIR or ~/.cache/summarizer)"
-    )
+    _add_engine_arguments(run_parser)
     run_parser.add_argument(
         "--dry-run", action="store_true", help="count tokens and estimate cost; call nothing"
     )
@@ -255,8 +338,15 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report", help="folder to write ENGINE.json and ENGINE.md into")
     evaluate.add_argument("--baseline", help="an earlier ENGINE.json report to compare with")
     evaluate.add_argument("--judge-model", help="model for the LLM judge (with --engine llm)")
+    evaluate.add_argument("--digest", action="store_true", help="score the corpus digest instead")
     evaluate.add_argument("-v", "--verbose", action="store_true", help="print per-article details")
     evaluate.set_defaults(handler=cmd_eval)
+
+    digest = commands.add_parser("digest", help="stories, cross-source support, contradictions")
+    _add_input_arguments(digest)
+    digest.add_argument("--out", help="folder for digest.json and digest.md (default: stdout)")
+    _add_engine_arguments(digest)
+    digest.set_defaults(handler=cmd_digest)
 
     schemas = commands.add_parser("schemas", help="export the JSON Schemas to a folder")
     schemas.add_argument("--out", default="schemas", help="folder to write (default: schemas)")

@@ -168,7 +168,7 @@ def is_boilerplate(line: str) -> bool:
 
 # --- dates and titles ----------------------------------------------------------------------
 
-_MONTHS = {
+MONTHS = {
     name: index
     for index, names in enumerate(
         [
@@ -189,7 +189,7 @@ _MONTHS = {
     )
     for name in names
 }
-_MONTH_RE = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_MONTH_RE = "|".join(sorted(MONTHS, key=len, reverse=True))
 _DATE_PATTERNS = [
     (re.compile(r"\b(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})\b"), ("y", "m", "d")),
     (
@@ -211,7 +211,7 @@ def find_date(line: str) -> tuple[str, re.Match[str]] | None:
         for match in pattern.finditer(line):
             parts = dict(zip(order, match.groups(), strict=True))
             try:
-                month = _MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
+                month = MONTHS[parts["M"].lower()] if "M" in parts else int(parts["m"])
                 date = dt.date(int(parts["y"]), month, int(parts["d"]))
             except (KeyError, ValueError):
                 continue

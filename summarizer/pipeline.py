@@ -20,6 +20,7 @@ from summarizer.cache import ResponseCache
 from summarizer.claims import ground_claims
 from summarizer.client import ChatClient
 from summarizer.config import SummarizerConfig, default_cache_path
+from summarizer.digest.models import DigestReport
 from summarizer.documents import Document
 from summarizer.engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer.errors import ModelError, SummarizerError
@@ -154,6 +155,17 @@ class Summarizer:
                 message=str(exc),
                 usage=usage,
             )
+
+    async def adigest(self, documents: Iterable[Document]) -> DigestReport:
+        """Summarise every document (cached results reused), then build the corpus digest."""
+        from summarizer.digest import build_digest
+
+        items = list(documents)
+        results = await self.asummarize_many(items)
+        return await build_digest(results, items, engine=self.engine.name)
+
+    def digest(self, documents: Iterable[Document]) -> DigestReport:
+        return asyncio.run(self._synchronously(self.adigest(documents)))
 
     def _document_concurrency(self) -> int:
         if isinstance(self.engine, LLMEngine):

@@ -88,6 +88,7 @@ def schema_hash(schema: dict[str, Any]) -> str:
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """File name -> schema, for everything exported to schemas/."""
+    from summarizer.digest.models import DigestReport
     from summarizer.eval.fixtures import ArticleFixture, DigestFixture
 
     return {
@@ -95,6 +96,7 @@ def all_schemas() -> dict[str, dict[str, Any]]:
         "reduce.strict.schema.json": strict_schema(ReduceDraft),
         "document_summary.schema.json": DocumentSummary.model_json_schema(),
         "document_result.schema.json": document_result_adapter.json_schema(),
+        "digest.schema.json": DigestReport.model_json_schema(),
         "eval_fixture.schema.json": ArticleFixture.model_json_schema(),
         "eval_digest_fixture.schema.json": DigestFixture.model_json_schema(),
     }

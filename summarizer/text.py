@@ -75,7 +75,16 @@ def stem(word: str) -> str:
     return word
 
 
+_ABBREVIATED = [
+    (re.compile(r"\bU\.S\.(?:A\.)?|\bUS\b|\bUSA\b"), "United States"),
+    (re.compile(r"\bU\.K\.|\bUK\b"), "United Kingdom"),
+    (re.compile(r"\bU\.N\.|\bUN\b"), "United Nations"),
+]
+
+
 def words(text: str) -> list[str]:
+    for pattern, expansion in _ABBREVIATED:
+        text = pattern.sub(expansion, text)
     return _WORD.findall(text)
 
 
@@ -88,6 +97,49 @@ def content_words(text: str) -> list[str]:
         elif word.lower() not in STOPWORDS and len(word) > 1:
             result.append(stem(word))
     return result
+
+
+SYNONYMS = {
+    "soldier": "troop",
+    "forc": "troop",
+    "force": "troop",
+    "beij": "china",
+    "beijing": "china",
+    "chinese": "china",
+    "pyongyang": "north",
+    "moscow": "russia",
+    "russian": "russia",
+    "washington": "united",
+    "u.s": "united",
+    "us": "united",
+    "american": "united",
+    "sent": "send",
+    "deploy": "send",
+    "deployment": "send",
+    "dispatch": "send",
+    "stat": "say",
+    "note": "say",
+    "told": "say",
+    "revealed": "say",
+    "reveal": "say",
+    "worri": "concern",
+    "worry": "concern",
+    "worrisome": "concern",
+    "uneasy": "concern",
+    "unease": "concern",
+    "pact": "agreement",
+    "treaty": "agreement",
+    "deal": "agreement",
+}
+
+
+def bag(text: str) -> set[str]:
+    """Content words with synonyms folded together, for comparing claims."""
+    return {SYNONYMS.get(word, word) for word in content_words(text)}
+
+
+def dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 def normalize_number(token: str) -> str:

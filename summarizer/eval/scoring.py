@@ -2,8 +2,8 @@
 
 **Alignment** (predicted claim <-> gold claim), offline and auditable:
 
-- *lexical*: Dice overlap of stemmed content words (:func:`summarizer.text.content_words`,
-  plus a small synonym table: soldiers/forces -> troops, ...) between the predicted claim
+- *lexical*: Dice overlap of stemmed content words (:func:`summarizer.text.bag`, with a
+  small synonym table: soldiers/forces -> troops, ...) between the predicted claim
   and the gold claim or its support sentences, whichever is higher;
 - *evidence*: when the predicted claim is grounded, the share of its evidence span that
   lies inside a gold support sentence's span in the article;
@@ -35,54 +35,13 @@ from pydantic import BaseModel, Field
 
 from summarizer.eval.fixtures import ArticleFixture, GoldClaim
 from summarizer.models import Claim, DocumentFailure, DocumentSummary
-from summarizer.text import content_words, numbers, split_sentences
+from summarizer.text import bag, dice, numbers, split_sentences
 
 MATCH_THRESHOLD = 0.5
 JUDGE_FLOOR = 0.3
 COVERAGE_THRESHOLD = 0.6
 WEIGHTS = {"core": 2.0, "supporting": 1.0}
-SYNONYMS = {
-    "soldier": "troop",
-    "forc": "troop",
-    "force": "troop",
-    "beij": "china",
-    "beijing": "china",
-    "chinese": "china",
-    "pyongyang": "north",
-    "moscow": "russia",
-    "russian": "russia",
-    "washington": "united",
-    "u.s": "united",
-    "us": "united",
-    "american": "united",
-    "sent": "send",
-    "deploy": "send",
-    "deployment": "send",
-    "dispatch": "send",
-    "stat": "say",
-    "note": "say",
-    "told": "say",
-    "revealed": "say",
-    "reveal": "say",
-    "worri": "concern",
-    "worry": "concern",
-    "worrisome": "concern",
-    "uneasy": "concern",
-    "unease": "concern",
-    "pact": "agreement",
-    "treaty": "agreement",
-    "deal": "agreement",
-}
-
 Judge = Callable[[str, str], Awaitable[bool]]
-
-
-def bag(text: str) -> set[str]:
-    return {SYNONYMS.get(word, word) for word in content_words(text)}
-
-
-def dice(a: set[str], b: set[str]) -> float:
-    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
 class Match(BaseModel):
