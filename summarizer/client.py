@@ -298,9 +298,8 @@ class ChatClient:
         while True:
             mode = self.mode
             try:
-                response = await self._send(
-                    conversation, mode, schema, name, template, limit, context, usage
-                )
+                request = self._request(conversation, mode, schema, name, template, limit)
+                response = await self._send(request, mode, limit, context, usage)
             except _ModeRejected as rejected:
                 self._drop_mode(mode, rejected.error)
                 if not self._modes:
@@ -404,16 +403,12 @@ class ChatClient:
 
     async def _send(
         self,
-        conversation: list[Message],
+        request: dict[str, Any],
         mode: StructuredMode,
-        schema: dict[str, Any],
-        name: str,
-        template: PromptTemplate,
         limit: int,
         context: CallContext,
         usage: Usage,
     ) -> Any:
-        request = self._request(conversation, mode, schema, name, template, limit)
         estimate = self.count_tokens(request["messages"]) + limit
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.config.max_attempts),

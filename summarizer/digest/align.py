@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from summarizer.digest.cluster import UnionFind
+from summarizer.digest.cluster import UnionFind, block_pairs
 from summarizer.models import Claim
 from summarizer.text import bag, dice, numbers
 
@@ -43,20 +43,12 @@ def candidate_pairs(items: list[Item]) -> list[tuple[Item, Item, float]]:
         usable = [w for w in item.words if 2 <= frequency[w] <= MAX_BLOCK]
         for word in sorted(usable, key=lambda w: (frequency[w], w))[:KEYS_PER_CLAIM]:
             blocks[word].append(item)
-    seen: set[tuple[str, str]] = set()
     pairs = []
-    for members in blocks.values():
-        for index, a in enumerate(members):
-            for b in members[index + 1 :]:
-                if a.doc_id == b.doc_id:
-                    continue
-                key = (a.key, b.key) if a.key < b.key else (b.key, a.key)
-                if key in seen:
-                    continue
-                seen.add(key)
-                similarity = dice(a.words, b.words)
-                if similarity >= RELATED_THRESHOLD:
-                    pairs.append((a, b, similarity))
+    for a, b in block_pairs(blocks.values(), lambda item: item.key):
+        if a.doc_id != b.doc_id:
+            similarity = dice(a.words, b.words)
+            if similarity >= RELATED_THRESHOLD:
+                pairs.append((a, b, similarity))
     return pairs
 
 

@@ -18,14 +18,16 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 from datasketch import MinHash, MinHashLSH
 
 from summarizer.normalize import MONTHS
 from summarizer.text import STOPWORDS, bag
 
+T = TypeVar("T")
 STORY_THRESHOLD = 0.12
 DUPLICATE_THRESHOLD = 0.25
 NUM_PERM = 128
@@ -104,6 +106,19 @@ def jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
 
 
+def block_pairs(blocks: Iterable[list[T]], key: Callable[[T], str]) -> Iterator[tuple[T, T]]:
+    """Every pair of members that share a block, once however many blocks they share."""
+    seen: set[tuple[str, str]] = set()
+    for members in blocks:
+        for index, a in enumerate(members):
+            for b in members[index + 1 :]:
+                ka, kb = key(a), key(b)
+                pair = (ka, kb) if ka < kb else (kb, ka)
+                if ka != kb and pair not in seen:
+                    seen.add(pair)
+                    yield a, b
+
+
 def story_links(signatures: list[Signature]) -> list[tuple[str, str, float]]:
     """Article pairs whose entity sets have a Jaccard similarity of at least
     ``STORY_THRESHOLD``. Blocked: articles are compared only when they share a name that
@@ -116,18 +131,12 @@ def story_links(signatures: list[Signature]) -> list[tuple[str, str, float]]:
         for name in sig.entities:
             if 2 <= frequency[name] <= MAX_BLOCK:
                 blocks[name].append(sig)
-    seen: set[tuple[str, str]] = set()
     links = []
-    for members in blocks.values():
-        for index, a in enumerate(members):
-            for b in members[index + 1 :]:
-                pair = (a.doc_id, b.doc_id) if a.doc_id < b.doc_id else (b.doc_id, a.doc_id)
-                if pair in seen:
-                    continue
-                seen.add(pair)
-                similarity = jaccard(a.entities, b.entities)
-                if similarity >= STORY_THRESHOLD:
-                    links.append((*pair, round(similarity, 3)))
+    for a, b in block_pairs(blocks.values(), lambda sig: sig.doc_id):
+        similarity = jaccard(a.entities, b.entities)
+        if similarity >= STORY_THRESHOLD:
+            first, second = sorted((a.doc_id, b.doc_id))
+            links.append((first, second, round(similarity, 3)))
     return sorted(links)
 
 
