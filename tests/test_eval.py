@@ -257,3 +257,16 @@ async def test_an_llm_judge_decides_borderline_pairs() -> None:
         assert route.called
     assert [m.how for m in judged.matches] == ["judge"] and judged.matches[0].gold == "g5"
     assert isinstance(route.calls[0].request, httpx.Request)
+
+
+async def test_a_different_person_does_not_match() -> None:
+    fixture = FIXTURES["004_55ac9cc17b546c97.txt"]
+    right = ClaimDraft(
+        claim="Tong Zhao says Russian help for North Korea's nuclear program challenges non-proliferation.",
+        evidence="x",
+        speaker=None,
+        kind="fact",
+    )
+    wrong = right.model_copy(update={"claim": right.claim.replace("Tong Zhao", "Zhu Feng")})
+    assert [m.gold for m in (await score(fixture, prediction(fixture, [right]))).matches] == ["g14"]
+    assert (await score(fixture, prediction(fixture, [wrong]))).matches == []

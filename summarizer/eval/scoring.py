@@ -7,8 +7,10 @@
   and the gold claim or its support sentences, whichever is higher;
 - *evidence*: when the predicted claim is grounded, the share of its evidence span that
   lies inside a gold support sentence's span in the article;
-- *numbers*: a number stated by the prediction but not by the gold claim or its support
-  halves the score (10,000 is not 20,000);
+- *numbers* and *names*: a number stated by the prediction but not by the gold claim or
+  its support halves the score (10,000 is not 20,000), and so does a name in place of the
+  gold one (a multi-word name, matched on its last word, that the gold text lacks while
+  the gold claim names someone the prediction lacks: Zhu Feng is not Tong Zhao);
 - score = max(lexical, evidence x 0.9 when the lexical overlap is at least 0.2).
 
 Pairs are matched one to one, best score first, at ``MATCH_THRESHOLD`` or above. An
@@ -33,9 +35,10 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from summarizer.digest.cluster import entities
 from summarizer.eval.fixtures import ArticleFixture, GoldClaim
 from summarizer.models import Claim, DocumentFailure, DocumentSummary
-from summarizer.text import bag, dice, numbers, split_sentences
+from summarizer.text import bag, dice, numbers, split_sentences, words
 
 MATCH_THRESHOLD = 0.5
 JUDGE_FLOOR = 0.3
@@ -87,7 +90,19 @@ class _Gold:
     words: set[str]
     support_words: set[str]
     numbers: set[str]
+    text: str  # the claim and its support, case-folded, for name checks
     spans: list[tuple[int, int]] = field(default_factory=list)
+
+
+def surnames(text: str) -> set[str]:
+    """Last words of the multi-word names in ``text`` (see
+    :func:`summarizer.digest.cluster.entities`), case-folded."""
+    return {re.split(r"[\s-]+", name)[-1] for name in entities(text) if " " in name}
+
+
+def plain(text: str) -> str:
+    """Words of ``text`` with abbreviations expanded (U.S. -> United States), case-folded."""
+    return " ".join(words(text)).casefold()
 
 
 def _gold(fixture: ArticleFixture, article: str) -> list[_Gold]:
@@ -99,10 +114,9 @@ def _gold(fixture: ArticleFixture, article: str) -> list[_Gold]:
             start = article.find(sentence)
             if start != -1:
                 spans.append((start, start + len(sentence)))
+        text = claim.claim + " " + support
         golds.append(
-            _Gold(
-                claim, bag(claim.claim), bag(support), numbers(claim.claim + " " + support), spans
-            )
+            _Gold(claim, bag(claim.claim), bag(support), numbers(text), plain(text), spans)
         )
     return golds
 
@@ -121,6 +135,11 @@ def similarity(claim: Claim, gold: _Gold) -> tuple[float, str]:
     if lexical >= 0.2 and evidence * 0.9 > score:
         score, how = evidence * 0.9, "evidence"
     if numbers(claim.text) - gold.numbers:
+        score /= 2
+    predicted_text = plain(claim.text)
+    extra = any(name not in gold.text for name in surnames(claim.text))
+    missing = any(name not in predicted_text for name in surnames(gold.claim.claim))
+    if extra and missing:  # another name in place of the gold one
         score /= 2
     return score, how
 
