@@ -157,12 +157,18 @@ class Summarizer:
             )
 
     async def adigest(self, documents: Iterable[Document]) -> DigestReport:
-        """Summarise every document (cached results reused), then build the corpus digest."""
+        """Summarise every document (cached results reused), then build the corpus digest;
+        with a model engine, the model is asked to confirm each contradiction candidate."""
         from summarizer.digest import build_digest
 
         items = list(documents)
         results = await self.asummarize_many(items)
-        return await build_digest(results, items, engine=self.engine.name)
+        confirm = None
+        if isinstance(self.engine, LLMEngine) and self.engine.name == "llm":
+            from summarizer.digest.confirm import ModelConfirmation
+
+            confirm = ModelConfirmation(self.engine.client)
+        return await build_digest(results, items, engine=self.engine.name, confirm=confirm)
 
     def digest(self, documents: Iterable[Document]) -> DigestReport:
         return asyncio.run(self._synchronously(self.adigest(documents)))

@@ -53,7 +53,10 @@ class PromptTemplate(BaseModel):
     FIELDS: ClassVar[dict[str, tuple[set[str], set[str]]]] = {
         "system": (set(), set()),
         "json_instruction": ({"schema"}, {"schema"}),
-        "user": ({"summary_words", "part_note", "doc_id", "article", "notes"}, set()),
+        "user": (
+            {"summary_words", "part_note", "doc_id", "article", "notes", "a", "b", "candidate"},
+            set(),
+        ),
         "reask": ({"errors"}, {"errors"}),
         "ground_reask": ({"quotes"}, {"quotes"}),
     }
@@ -79,8 +82,8 @@ class PromptTemplate(BaseModel):
                 raise ValueError(f"{field} uses unknown placeholders {sorted(used - allowed)}")
             if required - used:
                 raise ValueError(f"{field} must use {sorted(required - used)}")
-        if not ({"article", "notes"} & placeholders(self.user)):
-            raise ValueError("user must contain $article or $notes")
+        if not ({"article", "notes", "a"} & placeholders(self.user)):
+            raise ValueError("user must contain the content: $article, $notes or $a")
         return self
 
     @property

@@ -161,3 +161,37 @@ def test_a_killed_run_resumes_paying_only_for_what_was_unfinished(
         assert resumed.returncode == 0, resumed.stderr
         assert model.requests - paid_first <= 5 - done  # finished calls came from the cache
         assert len((out / "results.jsonl").read_text().splitlines()) == 5
+
+
+def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, seeds_dir: Path) -> None:
+    model = ScriptedModel()
+    out = tmp_path / "out"
+    env = {**os.environ, "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
+    with FakeServer(model, latency=0.4) as server:
+        command = [
+            sys.executable,
+            "-m",
+            "summarizer",
+            "run",
+            str(seeds_dir),
+            "--out",
+            str(out),
+            "--base-url",
+            server.base_url,
+            "--concurrency",
+            "1",
+        ]
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
+        deadline = time.monotonic() + 60
+        while len(list(out.glob("*.txt.json"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        process.send_signal(signal.SIGINT)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    done = len(list(out.glob("*.txt.json")))
+    lines = (out / "results.jsonl").read_text().splitlines()  # written at the interruption
+    assert 2 <= done < 5 and len(lines) == done
+    assert (out / "summary.md").exists()

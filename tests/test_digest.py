@@ -127,3 +127,40 @@ def test_the_digest_command_writes_both_files(tmp_path: Path, seeds_dir: Path) -
     assert report.stories and report.engine == "extractive"
     markdown = (tmp_path / "digest.md").read_text()
     assert "### Contradictions" in markdown and "Near-duplicates" in markdown
+
+
+async def test_a_model_confirms_or_rejects_contradiction_candidates() -> None:
+    import respx
+
+    from summarizer import LLMConfig
+    from summarizer.client import ChatClient
+    from summarizer.digest.confirm import ModelConfirmation
+    from summarizer.digest.contradictions import confirm_all
+    from summarizer.digest.models import Contradiction, ContradictionSide
+
+    from .fakes import BASE_URL, ok, request_json
+
+    candidate = Contradiction(
+        id="x1",
+        slot="date",
+        description="pact dated 2024-06 and 2023-06",
+        sides=[
+            ContradictionSide(doc_id="a", claim_id="c1", quote="signed in June", value="2024-06"),
+            ContradictionSide(
+                doc_id="b", claim_id="c2", quote="signed in June 2023", value="2023-06"
+            ),
+        ],
+    )
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[
+                ok({"reason": "different years", "contradicts": True}),
+                ok({"reason": "same thing", "contradicts": False}),
+            ]
+        )
+        confirm = ModelConfirmation(ChatClient(LLMConfig(base_url=BASE_URL, api_key="k")))
+        [yes] = await confirm_all([candidate], confirm)
+        [no] = await confirm_all([candidate], confirm)
+    assert yes.confirmed is True and no.confirmed is False
+    sent = request_json(route.calls[0])["messages"][1]["content"]
+    assert "<a>signed in June</a>" in sent and "<b>signed in June 2023</b>" in sent

@@ -27,7 +27,7 @@ class LLMJudge:
         self.calls += 1
         messages = [
             {"role": "system", "content": self.template.system.strip()},
-            {"role": "user", "content": self.template.fill("user", article=predicted, notes=gold)},
+            {"role": "user", "content": self.template.fill("user", a=predicted, b=gold)},
         ]
         reply = await self.client.structured(
             messages, JudgeDraft, template=self.template, context=CallContext("judge")
