@@ -1,16 +1,20 @@
 """A token-aware chunker with an exact bound.
 
-The text is encoded once; the byte length of every token places a window of
-``max_tokens`` tokens after the current start. The chunk ends at the last paragraph break
-in that window, else the last line break, else the last sentence end, else the last space,
-and only when none exists (one word longer than the window) between two characters.
-Every chunk is then counted exactly with ``encode_ordinary``; a chunk over the limit (the
-tokens of a substring can differ from the tokens of the whole) is shrunk and cut again,
-so no chunk ever exceeds ``max_tokens``.
+Lines are cut where a line break is followed by a character no split pattern joins to it
+(:func:`count_from_longer` says why): there the tokens of the whole are the tokens of the
+parts, so every line is encoded once and lines are packed greedily with exact counts,
+ending a chunk at the last paragraph break that fits, else the last line break.
+
+A line longer than ``max_tokens`` is cut window by window: a little more than
+``max_tokens`` tokens is encoded, and the chunk ends at the last sentence end before the
+window's ``max_tokens``-th token, else the last space, and only when there is none (one
+word longer than the window) between two characters. Its exact count is read off the
+window's tokens when the cut is a clean one, and otherwise the chunk is encoded again and
+shrunk until it fits, so no chunk ever exceeds ``max_tokens``.
 
 Without overlap the chunks concatenate back to the input exactly. With ``overlap_tokens``
 each chunk after the first starts about that many tokens before the previous one ended,
-at a word boundary.
+at a word boundary (the window method throughout).
 """
 
 from __future__ import annotations
@@ -124,10 +128,8 @@ def count_from_longer(data: bytes, start: int, cut: int, ends: list[int]) -> int
 class TokenChunker:
     """Splits text into chunks of at most ``max_tokens`` tokens of ``encoding``.
 
-    Each chunk costs about one encode of itself: a window a little longer than
-    ``max_tokens`` tokens is encoded, the cut is placed at the best boundary before its
-    ``max_tokens``-th token, and the chunk's exact count comes from that encoding when the
-    cut is a clean line end, or from encoding the chunk again otherwise.
+    The text is encoded about once in all (see the module docstring): whole lines are
+    packed with exact counts, and only lines longer than the limit cost extra encodes.
     """
 
     def __init__(self, encoding: LoadedEncoding, *, max_tokens: int, overlap_tokens: int = 0):

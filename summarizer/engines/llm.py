@@ -89,7 +89,7 @@ class LLMEngine(Engine):
 
     # -- map ---------------------------------------------------------------------------------
 
-    def _messages(self, template: PromptTemplate, **values: object) -> list[Message]:
+    def build_messages(self, template: PromptTemplate, **values: object) -> list[Message]:
         return [
             {"role": "system", "content": template.system.strip()},
             {"role": "user", "content": template.fill("user", **values)},
@@ -102,7 +102,7 @@ class LLMEngine(Engine):
         part_note = (
             f" This is part {chunk.index + 1} of {parts} of the article." if parts > 1 else ""
         )
-        messages = self._messages(
+        messages = self.build_messages(
             self.extract_prompt,
             summary_words=run.summary_words,
             part_note=part_note,
@@ -233,7 +233,7 @@ class LLMEngine(Engine):
 
     async def _reduce_call(self, run: _Run, notes: list[str]) -> ReduceDraft:
         doc_id = run.prepared.document.id
-        messages = self._messages(
+        messages = self.build_messages(
             self.reduce_prompt,
             summary_words=run.summary_words,
             doc_id=doc_id,
