@@ -90,6 +90,13 @@ class PromptTemplate(BaseModel):
     def short_hash(self) -> str:
         return self.sha256[:12]
 
+    def messages(self, **values: object) -> list[dict[str, str]]:
+        """The chat messages for one call: the static system text, then the filled user text."""
+        return [
+            {"role": "system", "content": self.system.strip()},
+            {"role": "user", "content": self.fill("user", **values)},
+        ]
+
     def fill(self, field: str, **values: object) -> str:
         text = getattr(self, field)
         if text is None:

@@ -197,8 +197,7 @@ def estimate(summarizer: Summarizer, documents: list[Document]) -> list[Estimate
             continue
         article = engine.encoding.count(normalized.text)
         overhead = engine.client.count_tokens(
-            engine.build_messages(
-                engine.extract_prompt,
+            engine.extract_prompt.messages(
                 summary_words=config.summary_words,
                 part_note="",
                 doc_id=document.id,

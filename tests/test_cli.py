@@ -125,6 +125,35 @@ def test_llm_run_with_one_failing_article_then_a_free_rerun(
         assert model.requests == first_run + 1  # only the article that failed is asked again
 
 
+def slow_run(seeds_dir: Path, out: Path, base_url: str) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "summarizer",
+        "run",
+        str(seeds_dir),
+        "--out",
+        str(out),
+        "--base-url",
+        base_url,
+        "--concurrency",
+        "1",
+    ]
+
+
+def start_and_wait_for(
+    command: list[str], env: dict[str, str], out: Path, results: int
+) -> subprocess.Popen[str]:
+    """Start a run and return once ``results`` articles are written."""
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 60
+    while len(list(out.glob("*.txt.json"))) < results and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
 def test_a_killed_run_resumes_paying_only_for_what_was_unfinished(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
@@ -132,27 +161,10 @@ def test_a_killed_run_resumes_paying_only_for_what_was_unfinished(
     out = tmp_path / "out"
     env = {**os.environ, "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
     with FakeServer(model, latency=0.4) as server:
-        command = [
-            sys.executable,
-            "-m",
-            "summarizer",
-            "run",
-            str(seeds_dir),
-            "--out",
-            str(out),
-            "--base-url",
-            server.base_url,
-            "--concurrency",
-            "1",
-        ]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-        )
-        deadline = time.monotonic() + 60
-        while len(list(out.glob("*.txt.json"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+        command = slow_run(seeds_dir, out, server.base_url)
+        process = start_and_wait_for(command, env, out, 2)
         process.send_signal(signal.SIGKILL)
-        process.wait()
+        process.communicate()
         done = len(list(out.glob("*.txt.json")))
         assert 2 <= done < 5
         time.sleep(0.6)  # a request in flight at the kill is still answered (and paid for)
@@ -164,29 +176,10 @@ def test_a_killed_run_resumes_paying_only_for_what_was_unfinished(
 
 
 def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, seeds_dir: Path) -> None:
-    model = ScriptedModel()
     out = tmp_path / "out"
     env = {**os.environ, "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
-    with FakeServer(model, latency=0.4) as server:
-        command = [
-            sys.executable,
-            "-m",
-            "summarizer",
-            "run",
-            str(seeds_dir),
-            "--out",
-            str(out),
-            "--base-url",
-            server.base_url,
-            "--concurrency",
-            "1",
-        ]
-        process = subprocess.Popen(
-            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
-        )
-        deadline = time.monotonic() + 60
-        while len(list(out.glob("*.txt.json"))) < 2 and time.monotonic() < deadline:
-            time.sleep(0.05)
+    with FakeServer(ScriptedModel(), latency=0.4) as server:
+        process = start_and_wait_for(slow_run(seeds_dir, out, server.base_url), env, out, 2)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err

@@ -25,16 +25,9 @@ class ModelConfirmation:
 
     async def __call__(self, candidate: Contradiction) -> bool:
         first, second = candidate.sides[0], candidate.sides[1]
-        user = self.template.fill(
-            "user",
-            candidate=f"{candidate.slot}: {candidate.description}",
-            a=first.quote,
-            b=second.quote,
+        messages = self.template.messages(
+            candidate=f"{candidate.slot}: {candidate.description}", a=first.quote, b=second.quote
         )
-        messages = [
-            {"role": "system", "content": self.template.system.strip()},
-            {"role": "user", "content": user},
-        ]
         reply = await self.client.structured(
             messages,
             ContradictionVerdict,

@@ -18,7 +18,7 @@ import hashlib
 from dataclasses import dataclass, field
 
 from summarizer.chunking import MIN_MAX_TOKENS, Chunk, TokenChunker, chunk_normalized
-from summarizer.client import CallContext, ChatClient, Message
+from summarizer.client import CallContext, ChatClient
 from summarizer.config import SummarizerConfig
 from summarizer.engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer.errors import OutputTruncatedError, SummarizerError
@@ -89,12 +89,6 @@ class LLMEngine(Engine):
 
     # -- map ---------------------------------------------------------------------------------
 
-    def build_messages(self, template: PromptTemplate, **values: object) -> list[Message]:
-        return [
-            {"role": "system", "content": template.system.strip()},
-            {"role": "user", "content": template.fill("user", **values)},
-        ]
-
     async def _extract(
         self, run: _Run, chunk: Chunk, parts: int, *, depth: int
     ) -> list[ChunkResult]:
@@ -102,8 +96,7 @@ class LLMEngine(Engine):
         part_note = (
             f" This is part {chunk.index + 1} of {parts} of the article." if parts > 1 else ""
         )
-        messages = self.build_messages(
-            self.extract_prompt,
+        messages = self.extract_prompt.messages(
             summary_words=run.summary_words,
             part_note=part_note,
             doc_id=doc_id,
@@ -233,8 +226,7 @@ class LLMEngine(Engine):
 
     async def _reduce_call(self, run: _Run, notes: list[str]) -> ReduceDraft:
         doc_id = run.prepared.document.id
-        messages = self.build_messages(
-            self.reduce_prompt,
+        messages = self.reduce_prompt.messages(
             summary_words=run.summary_words,
             doc_id=doc_id,
             notes="\n\n".join(notes),

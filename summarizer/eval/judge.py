@@ -25,10 +25,7 @@ class LLMJudge:
 
     async def __call__(self, predicted: str, gold: str) -> bool:
         self.calls += 1
-        messages = [
-            {"role": "system", "content": self.template.system.strip()},
-            {"role": "user", "content": self.template.fill("user", a=predicted, b=gold)},
-        ]
+        messages = self.template.messages(a=predicted, b=gold)
         reply = await self.client.structured(
             messages, JudgeDraft, template=self.template, context=CallContext("judge")
         )
