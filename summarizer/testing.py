@@ -7,8 +7,8 @@ summary of the notes. Knobs make it misbehave on purpose: fabricated quotes, doc
 whose calls always fail, truncated replies for long inputs.
 
 :class:`FakeServer` serves a ScriptedModel over HTTP on 127.0.0.1 with a fixed latency,
-counting requests and prompt tokens. :func:`scripted_transport` wraps one in an
-``httpx.MockTransport`` for in-process tests (the same seam respx uses).
+counting requests and prompt tokens. For in-process tests, :meth:`ScriptedModel.handle`
+answers respx routes, or an ``httpx.MockTransport(model.handle)``, directly.
 """
 
 from __future__ import annotations
@@ -121,10 +121,6 @@ def completion(
             "total_tokens": prompt_tokens + completion_tokens,
         },
     }
-
-
-def scripted_transport(model: ScriptedModel) -> httpx.MockTransport:
-    return httpx.MockTransport(model.handle)
 
 
 class FakeServer:
