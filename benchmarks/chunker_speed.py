@@ -21,8 +21,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from corpus import build_corpus  # noqa: E402
 
-from summarizer.chunking import TokenChunker  # noqa: E402
-from summarizer.tokens import load_encoding  # noqa: E402
+from summarizer._chunking import TokenChunker  # noqa: E402
+from summarizer._tokens import load_encoding  # noqa: E402
 
 CHUNK_TOKENS = 512
 

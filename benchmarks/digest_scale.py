@@ -161,7 +161,7 @@ def corpus(size: int, seed: int = 3) -> list[tuple[str, str]]:
 
 async def digest_run(size: int) -> dict[str, float]:
     from summarizer import Document, Summarizer, SummarizerConfig
-    from summarizer.digest import build_digest
+    from summarizer._digest import build_digest
 
     documents = [Document.from_text(text, id=doc_id) for doc_id, text in corpus(size)]
     summarizer = Summarizer(SummarizerConfig(engine="extractive"))

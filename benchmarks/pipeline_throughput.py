@@ -2,7 +2,7 @@
 
     python benchmarks/pipeline_throughput.py [--articles 200] [--latency 0.2]
 
-Starts ``python -m summarizer.testing`` (a scripted OpenAI-compatible server on
+Starts ``python -m summarizer._testing`` (a scripted OpenAI-compatible server on
 127.0.0.1) in its own process, then summarises the articles at each concurrency, cache
 off. Reports wall time against two references: the issue's ideal,
 calls x latency / concurrency, and the wave bound, ceil(calls / concurrency) x latency,
@@ -25,10 +25,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import build_corpus  # noqa: E402
 
 from summarizer import LLMConfig, Summarizer, SummarizerConfig  # noqa: E402
-from summarizer.documents import Document  # noqa: E402
-from summarizer.models import DocumentSummary  # noqa: E402
-from summarizer.normalize import normalize_text  # noqa: E402
-from summarizer.tokens import load_encoding  # noqa: E402
+from summarizer._documents import Document  # noqa: E402
+from summarizer._models import DocumentSummary  # noqa: E402
+from summarizer._normalize import normalize_text  # noqa: E402
+from summarizer._tokens import load_encoding  # noqa: E402
 
 
 def articles(count: int) -> list[Document]:
@@ -63,7 +63,7 @@ def main() -> None:
     encoding = load_encoding("o200k_base")
     article_tokens = [encoding.count(normalize_text(d.text).text) for d in documents]
     server = subprocess.Popen(
-        [sys.executable, "-m", "summarizer.testing", "--latency", str(args.latency)],
+        [sys.executable, "-m", "summarizer._testing", "--latency", str(args.latency)],
         stdout=subprocess.PIPE,
         text=True,
     )

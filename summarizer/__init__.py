@@ -9,11 +9,11 @@ The public API::
     results = summarizer.summarize_many(load_articles(["articles/"]).documents)
 """
 
-from summarizer.chunking import Chunk, TokenChunker
-from summarizer.client import ChatClient
-from summarizer.config import LLMConfig, StructuredMode, SummarizerConfig
-from summarizer.documents import Document, LoadResult, load_articles
-from summarizer.errors import (
+from summarizer._chunking import Chunk, TokenChunker
+from summarizer._client import ChatClient
+from summarizer._config import LLMConfig, StructuredMode, SummarizerConfig
+from summarizer._documents import Document, LoadResult, load_articles
+from summarizer._errors import (
     ArticleError,
     ArticleLoadError,
     BudgetExceededError,
@@ -31,7 +31,7 @@ from summarizer.errors import (
     SummarizerError,
     TokenizerError,
 )
-from summarizer.models import (
+from summarizer._models import (
     Claim,
     ClaimKind,
     DocumentFailure,
@@ -41,8 +41,8 @@ from summarizer.models import (
     SummaryWarning,
     Usage,
 )
-from summarizer.normalize import NormalizedText, normalize_text
-from summarizer.pipeline import Summarizer
+from summarizer._normalize import NormalizedText, normalize_text
+from summarizer._pipeline import Summarizer
 
 __version__ = "0.1.0"
 

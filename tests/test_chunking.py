@@ -7,9 +7,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from summarizer.chunking import TokenChunker, chunk_normalized, count_from_longer
-from summarizer.normalize import normalize_text
-from summarizer.tokens import load_encoding
+from summarizer._chunking import TokenChunker, chunk_normalized, count_from_longer
+from summarizer._normalize import normalize_text
+from summarizer._tokens import load_encoding
 
 O200K = load_encoding("o200k_base")
 CL100K = load_encoding("cl100k_base")

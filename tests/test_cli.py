@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.cli import main
-from summarizer.testing import FakeServer, ScriptedModel
+from summarizer._cli import main
+from summarizer._testing import FakeServer, ScriptedModel
 
 
 def run_cli(*args: str) -> int:
@@ -65,7 +65,7 @@ def test_a_broken_file_exits_1_and_the_rest_is_written(
 
 
 def test_output_names_stay_inside_the_folder(tmp_path: Path) -> None:
-    from summarizer.render import OutputWriter
+    from summarizer._render import OutputWriter
 
     writer = OutputWriter(tmp_path / "out")
     for doc_id in ["../../etc/passwd", "a/b.txt", "a_b.txt", "..", "", "über/ß.md"]:

@@ -7,10 +7,10 @@ import httpx
 import pytest
 import respx
 
-from summarizer.cache import ResponseCache
-from summarizer.client import CallContext, ChatClient, retry_after_seconds
-from summarizer.config import LLMConfig, StructuredMode
-from summarizer.errors import (
+from summarizer._cache import ResponseCache
+from summarizer._client import CallContext, ChatClient, retry_after_seconds
+from summarizer._config import LLMConfig, StructuredMode
+from summarizer._errors import (
     BudgetExceededError,
     ConfigError,
     ContentFilterError,
@@ -21,8 +21,8 @@ from summarizer.errors import (
     QuotaExceededError,
     RefusalError,
 )
-from summarizer.models import ExtractionDraft
-from summarizer.prompts import load_prompt
+from summarizer._models import ExtractionDraft
+from summarizer._prompts import load_prompt
 
 from .fakes import BASE_URL, SECRET, FakeTime, completion, error, ok, request_json
 

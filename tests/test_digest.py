@@ -4,11 +4,11 @@ import json
 from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
-from summarizer.digest import build_digest
-from summarizer.digest.align import KEYS_PER_CLAIM, MAX_BLOCK, candidate_pairs, items_of
-from summarizer.digest.contradictions import dates
-from summarizer.digest.models import DigestReport
-from summarizer.eval.digest_eval import run_digest_eval
+from summarizer._digest import build_digest
+from summarizer._digest.align import KEYS_PER_CLAIM, MAX_BLOCK, candidate_pairs, items_of
+from summarizer._digest.contradictions import dates
+from summarizer._digest.models import DigestReport
+from summarizer._eval.digest_eval import run_digest_eval
 
 from .conftest import REPO
 
@@ -93,7 +93,7 @@ async def test_unrelated_articles_form_separate_stories(seeds_dir: Path) -> None
 
 
 def test_claims_are_only_compared_within_blocks() -> None:
-    from summarizer.models import Claim
+    from summarizer._models import Claim
 
     claims = [
         Claim(
@@ -120,7 +120,7 @@ async def test_the_digest_eval_meets_its_thresholds() -> None:
 
 
 def test_the_digest_command_writes_both_files(tmp_path: Path, seeds_dir: Path) -> None:
-    from summarizer.cli import main
+    from summarizer._cli import main
 
     assert main(["digest", str(seeds_dir), "--out", str(tmp_path)]) == 0
     report = DigestReport.model_validate(json.loads((tmp_path / "digest.json").read_text()))
@@ -133,10 +133,10 @@ async def test_a_model_confirms_or_rejects_contradiction_candidates() -> None:
     import respx
 
     from summarizer import LLMConfig
-    from summarizer.client import ChatClient
-    from summarizer.digest.confirm import ModelConfirmation
-    from summarizer.digest.contradictions import confirm_all
-    from summarizer.digest.models import Contradiction, ContradictionSide
+    from summarizer._client import ChatClient
+    from summarizer._digest.confirm import ModelConfirmation
+    from summarizer._digest.contradictions import confirm_all
+    from summarizer._digest.models import Contradiction, ContradictionSide
 
     from .fakes import BASE_URL, ok, request_json
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.documents import load_articles, load_stdin
-from summarizer.errors import ArticleLoadError
+from summarizer._documents import load_articles, load_stdin
+from summarizer._errors import ArticleLoadError
 
 
 def reasons(result) -> dict[str, str]:

@@ -7,11 +7,11 @@ import httpx
 import pytest
 import respx
 
-from summarizer.claims import ground_claims
-from summarizer.eval.fixtures import ArticleFixture, load_fixtures
-from summarizer.eval.harness import gate, run_eval
-from summarizer.eval.scoring import WEIGHTS, score_article
-from summarizer.models import ChunkResult, ClaimDraft, DocumentSummary, Provenance
+from summarizer._claims import ground_claims
+from summarizer._eval.fixtures import ArticleFixture, load_fixtures
+from summarizer._eval.harness import gate, run_eval
+from summarizer._eval.scoring import WEIGHTS, score_article
+from summarizer._models import ChunkResult, ClaimDraft, DocumentSummary, Provenance
 
 from .conftest import REPO, SEEDS
 
@@ -211,7 +211,7 @@ async def test_gates_fail_on_thresholds_and_on_regressions(tmp_path: Path) -> No
 
 
 def test_the_eval_command_exits_nonzero_when_a_gate_fails(tmp_path: Path, capsys) -> None:
-    from summarizer.cli import main
+    from summarizer._cli import main
 
     assert main(["eval", "--engine", "extractive", "--report", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "extractive.json").exists() and (
@@ -227,9 +227,9 @@ def test_the_eval_command_exits_nonzero_when_a_gate_fails(tmp_path: Path, capsys
 
 
 async def test_an_llm_judge_decides_borderline_pairs() -> None:
-    from summarizer.client import ChatClient
-    from summarizer.config import LLMConfig
-    from summarizer.eval.judge import LLMJudge
+    from summarizer._client import ChatClient
+    from summarizer._config import LLMConfig
+    from summarizer._eval.judge import LLMJudge
 
     from .fakes import BASE_URL, ok
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
-from summarizer.normalize import find_date, is_boilerplate, normalize_text
+from summarizer._normalize import find_date, is_boilerplate, normalize_text
 
 
 def seed(seeds_dir: Path, prefix: str) -> str:

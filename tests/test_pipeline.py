@@ -5,11 +5,11 @@ from pathlib import Path
 import pytest
 import respx
 
-from summarizer.config import LLMConfig, SummarizerConfig
-from summarizer.documents import Document, load_articles
-from summarizer.models import DocumentFailure, DocumentSummary
-from summarizer.pipeline import Summarizer
-from summarizer.testing import FABRICATED_QUOTE, ScriptedModel
+from summarizer._config import LLMConfig, SummarizerConfig
+from summarizer._documents import Document, load_articles
+from summarizer._models import DocumentFailure, DocumentSummary
+from summarizer._pipeline import Summarizer
+from summarizer._testing import FABRICATED_QUOTE, ScriptedModel
 
 from .fakes import BASE_URL
 
@@ -191,8 +191,8 @@ def test_extractive_speakers_come_from_attributions(seeds_dir: Path) -> None:
 
 
 def test_a_speaker_missing_from_the_article_is_warned() -> None:
-    from summarizer.claims import ground_claims
-    from summarizer.models import ChunkResult, ClaimDraft
+    from summarizer._claims import ground_claims
+    from summarizer._models import ChunkResult, ClaimDraft
 
     text = "Prices rose 4% in May, the bank said."
     draft = ClaimDraft(

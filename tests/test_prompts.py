@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from summarizer.errors import PromptError
-from summarizer.prompts import data_dir, load_prompt, load_template
+from summarizer._errors import PromptError
+from summarizer._prompts import data_dir, load_prompt, load_template
 
 
 @pytest.mark.parametrize("name", ["extract", "reduce"])

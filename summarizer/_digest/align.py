@@ -1,0 +1,76 @@
+"""Aligning claims across the articles of a story, without comparing all pairs.
+
+Blocking: each claim is indexed under its ``KEYS_PER_CLAIM`` rarest content words (rarest
+in the story; words in more than ``MAX_BLOCK`` claims are too common to block on). Only
+claims that share a block are compared, with the Dice overlap of their content words
+(:func:`summarizer._text.bag`), so the work grows with the number of claims times a
+constant. Pairs at ``ALIGN_THRESHOLD`` or above state the same claim and are grouped;
+pairs at ``RELATED_THRESHOLD`` or above are "related" and are checked for contradictions.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from summarizer._digest.cluster import UnionFind, block_pairs
+from summarizer._models import Claim
+from summarizer._text import bag, dice, numbers
+
+ALIGN_THRESHOLD = 0.45
+RELATED_THRESHOLD = 0.3
+KEYS_PER_CLAIM = 4
+MAX_BLOCK = 64
+
+
+@dataclass
+class Item:
+    key: str  # "doc_id#claim_id"
+    doc_id: str
+    claim: Claim
+    words: set[str]
+
+
+def items_of(doc_id: str, claims: list[Claim]) -> list[Item]:
+    return [Item(f"{doc_id}#{c.id}", doc_id, c, bag(c.text)) for c in claims]
+
+
+def candidate_pairs(items: list[Item]) -> list[tuple[Item, Item, float]]:
+    """Pairs of claims from different articles sharing a rare word, with their similarity."""
+    frequency = Counter(word for item in items for word in item.words)
+    blocks: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        usable = [w for w in item.words if 2 <= frequency[w] <= MAX_BLOCK]
+        for word in sorted(usable, key=lambda w: (frequency[w], w))[:KEYS_PER_CLAIM]:
+            blocks[word].append(item)
+    pairs = []
+    for a, b in block_pairs(blocks.values(), lambda item: item.key):
+        if a.doc_id != b.doc_id:
+            similarity = dice(a.words, b.words)
+            if similarity >= RELATED_THRESHOLD:
+                pairs.append((a, b, similarity))
+    return pairs
+
+
+def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list[Item]]:
+    """Groups of claims that state the same thing, in document order within a group.
+
+    Pairs are merged strongest first, and two groups merge only when no article is in
+    both (an article states a claim once), so chains of loosely similar claims cannot
+    swallow different facts.
+    """
+    groups = UnionFind(item.key for item in items)
+    articles = {item.key: {item.doc_id} for item in items}
+    for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
+        if similarity < ALIGN_THRESHOLD or numbers(a.claim.text) != numbers(b.claim.text):
+            continue
+        root_a, root_b = groups.find(a.key), groups.find(b.key)
+        if root_a == root_b or articles[root_a] & articles[root_b]:
+            continue
+        groups.union(root_a, root_b)
+        articles[groups.find(root_a)] = articles[root_a] | articles[root_b]
+    by_key = {item.key: item for item in items}
+    order = {item.key: index for index, item in enumerate(items)}
+    return [
+        sorted((by_key[k] for k in group), key=lambda i: order[i.key]) for group in groups.groups()
+    ]

@@ -1,0 +1,241 @@
+"""The model engine: one call for an article that fits, map-reduce for a longer one.
+
+- An article of at most ``single_call_tokens`` tokens goes in one extraction call.
+- A longer one is cut into chunks of ``chunk_tokens``; every chunk is extracted
+  concurrently (the client's limits bound the calls), then the chunks' summaries and key
+  points are reduced to one. Notes too long for one reduce call are reduced in groups,
+  recursively, at most ``max_reduce_depth`` levels; no chunk is ever dropped.
+- A call whose reply is truncated even at the largest output limit has its input split
+  in two and each half extracted again (at most ``max_split_depth`` times).
+- When some evidence quotes of a reply cannot be found in the article, the model is asked
+  once more to copy them verbatim or drop those claims (``reask_ungrounded``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from dataclasses import dataclass, field
+
+from summarizer._chunking import MIN_MAX_TOKENS, Chunk, TokenChunker, chunk_normalized
+from summarizer._client import CallContext, ChatClient
+from summarizer._config import SummarizerConfig
+from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
+from summarizer._errors import OutputTruncatedError, SummarizerError
+from summarizer._grounding import QuoteLocator
+from summarizer._models import ChunkResult, ExtractionDraft, ReduceDraft, SummaryWarning, Usage
+from summarizer._prompts import PromptTemplate, load_prompt
+
+
+@dataclass
+class _Run:
+    """What one document's calls have used so far."""
+
+    prepared: PreparedDocument
+    summary_words: int
+    locator: QuoteLocator
+    usage: Usage = field(default_factory=Usage)
+    warnings: list[SummaryWarning] = field(default_factory=list)
+
+
+class LLMEngine(Engine):
+    name: EngineName = "llm"
+
+    def __init__(
+        self,
+        client: ChatClient,
+        config: SummarizerConfig,
+        *,
+        extract: PromptTemplate | None = None,
+        reduce: PromptTemplate | None = None,
+    ):
+        self.client = client
+        self.config = config
+        self.extract_prompt = extract or load_prompt("extract")
+        self.reduce_prompt = reduce or load_prompt("reduce")
+        self.model = client.config.model
+        self.endpoint = client.endpoint
+        self.prompt_name = f"{self.extract_prompt.name}+{self.reduce_prompt.name}"
+        self.prompt_version = f"{self.extract_prompt.version}+{self.reduce_prompt.version}"
+        both = (self.extract_prompt.sha256 + self.reduce_prompt.sha256).encode()
+        self.prompt_hash = hashlib.sha256(both).hexdigest()[:12]
+        self.encoding = client.encoding
+
+    async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
+        normalized = prepared.normalized
+        run = _Run(
+            prepared,
+            summary_words,
+            QuoteLocator(prepared.document.text, fuzzy_threshold=self.config.fuzzy_threshold),
+        )
+        tokens = self.encoding.count(normalized.text)
+        if tokens <= self.config.single_call_tokens:
+            start, end = normalized.span_to_original(0, len(normalized.text))
+            chunks = [Chunk(0, normalized.text, 0, len(normalized.text), tokens, start, end)]
+        else:
+            chunker = TokenChunker(self.encoding, max_tokens=self.config.chunk_tokens)
+            chunks = chunk_normalized(normalized, chunker)
+        parts = await asyncio.gather(
+            *(self._extract(run, chunk, len(chunks), depth=0) for chunk in chunks)
+        )
+        results = sorted((r for part in parts for r in part), key=lambda r: r.start)
+        results = [r.model_copy(update={"index": i}) for i, r in enumerate(results)]
+        if len(results) == 1:
+            summary, key_points = results[0].summary, results[0].key_points
+        else:
+            reduced = await self._reduce(run, results, depth=1)
+            summary, key_points = reduced.summary, reduced.key_points
+        return EngineOutput(summary, key_points, results, run.usage, run.warnings)
+
+    # -- map ---------------------------------------------------------------------------------
+
+    async def _extract(
+        self, run: _Run, chunk: Chunk, parts: int, *, depth: int
+    ) -> list[ChunkResult]:
+        doc_id = run.prepared.document.id
+        part_note = (
+            f" This is part {chunk.index + 1} of {parts} of the article." if parts > 1 else ""
+        )
+        messages = self.extract_prompt.messages(
+            summary_words=run.summary_words,
+            part_note=part_note,
+            doc_id=doc_id,
+            article=chunk.text,
+        )
+        context = CallContext(doc_id, chunk.index if parts > 1 or depth else None)
+        try:
+            reply = await self.client.structured(
+                messages, ExtractionDraft, template=self.extract_prompt, context=context
+            )
+        except OutputTruncatedError as truncated:
+            if truncated.usage is not None:
+                run.usage = run.usage + truncated.usage
+            if depth >= self.config.max_split_depth or chunk.token_count < 2 * MIN_MAX_TOKENS:
+                raise
+            return await self._split_and_extract(run, chunk, parts, depth=depth)
+        run.usage = run.usage + reply.usage
+        draft = reply.value
+        hint = (chunk.original_start or 0, chunk.original_end or len(run.prepared.document.text))
+        missing = [
+            c.evidence for c in draft.claims if run.locator.locate(c.evidence, hint).start is None
+        ]
+        if missing and self.config.reask_ungrounded and self.extract_prompt.ground_reask:
+            quotes = "\n".join(f"- {quote!r}" for quote in missing)
+            follow_up = messages + [
+                {"role": "assistant", "content": draft.model_dump_json()},
+                {
+                    "role": "user",
+                    "content": self.extract_prompt.fill("ground_reask", quotes=quotes),
+                },
+            ]
+            second = await self.client.structured(
+                follow_up, ExtractionDraft, template=self.extract_prompt, context=context
+            )
+            run.usage = run.usage + second.usage.model_copy(
+                update={"reasks": second.usage.reasks + 1}
+            )
+            still = [
+                c for c in second.value.claims if run.locator.locate(c.evidence, hint).start is None
+            ]
+            if len(still) < len(missing):
+                draft = second.value
+        return [
+            ChunkResult(
+                index=chunk.index,
+                start=chunk.start,
+                end=chunk.end,
+                original_start=chunk.original_start,
+                original_end=chunk.original_end,
+                token_count=chunk.token_count,
+                summary=draft.summary,
+                key_points=draft.key_points,
+                claims=draft.claims,
+            )
+        ]
+
+    async def _split_and_extract(
+        self, run: _Run, chunk: Chunk, parts: int, *, depth: int
+    ) -> list[ChunkResult]:
+        normalized = run.prepared.normalized
+        half = TokenChunker(
+            self.encoding, max_tokens=max(MIN_MAX_TOKENS, chunk.token_count // 2 + 1)
+        )
+        pieces = []
+        for piece in half.split(chunk.text):
+            start, end = chunk.start + piece.start, chunk.start + piece.end
+            original_start, original_end = normalized.span_to_original(start, end)
+            pieces.append(
+                Chunk(
+                    chunk.index,
+                    piece.text,
+                    start,
+                    end,
+                    piece.token_count,
+                    original_start,
+                    original_end,
+                )
+            )
+        run.warnings.append(
+            SummaryWarning(
+                code="chunk_split",
+                message=f"reply for {chunk.token_count} tokens was truncated; split into "
+                f"{len(pieces)} parts",
+            )
+        )
+        results = await asyncio.gather(
+            *(self._extract(run, piece, parts, depth=depth + 1) for piece in pieces)
+        )
+        return [r for part in results for r in part]
+
+    # -- reduce ------------------------------------------------------------------------------
+
+    async def _reduce(self, run: _Run, results: list[ChunkResult], *, depth: int) -> ReduceDraft:
+        notes = [
+            f"Part {index + 1}:\nSummary: {r.summary}\nKey points:\n"
+            + "\n".join(f"- {point}" for point in r.key_points)
+            for index, r in enumerate(results)
+        ]
+        return await self._reduce_notes(run, notes, depth=depth)
+
+    async def _reduce_notes(self, run: _Run, notes: list[str], *, depth: int) -> ReduceDraft:
+        budget = self.config.single_call_tokens
+        groups: list[list[str]] = [[]]
+        used = 0
+        for note in notes:
+            size = self.encoding.count(note)
+            if groups[-1] and used + size > budget:
+                groups.append([])
+                used = 0
+            groups[-1].append(note)
+            used += size
+        if len(groups) == 1:
+            return await self._reduce_call(run, groups[0])
+        if depth >= self.config.max_reduce_depth or len(groups) == len(notes):
+            raise SummarizerError(
+                f"{run.prepared.document.id}: {len(notes)} section notes do not fit in "
+                f"{self.config.max_reduce_depth} reduce levels of {budget} tokens; raise "
+                "single_call_tokens or max_reduce_depth"
+            )
+        partial = await asyncio.gather(*(self._reduce_call(run, g) for g in groups))
+        merged = [
+            f"Sections {i + 1}:\nSummary: {d.summary}\nKey points:\n"
+            + "\n".join(f"- {p}" for p in d.key_points)
+            for i, d in enumerate(partial)
+        ]
+        return await self._reduce_notes(run, merged, depth=depth + 1)
+
+    async def _reduce_call(self, run: _Run, notes: list[str]) -> ReduceDraft:
+        doc_id = run.prepared.document.id
+        messages = self.reduce_prompt.messages(
+            summary_words=run.summary_words,
+            doc_id=doc_id,
+            notes="\n\n".join(notes),
+        )
+        reply = await self.client.structured(
+            messages, ReduceDraft, template=self.reduce_prompt, context=CallContext(doc_id)
+        )
+        run.usage = run.usage + reply.usage
+        return reply.value
+
+    async def aclose(self) -> None:
+        await self.client.aclose()

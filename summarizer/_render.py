@@ -1,0 +1,130 @@
+"""Writing results: one JSON file per article, ``results.jsonl``, and ``summary.md``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from summarizer._models import DocumentFailure, DocumentSummary
+
+Result = DocumentSummary | DocumentFailure
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def safe_file_stem(doc_id: str) -> str:
+    """A file name stem made from an article id: no separators, no dot files, bounded."""
+    stem = _UNSAFE.sub("_", doc_id).strip("._")[:120]
+    return stem or hashlib.sha256(doc_id.encode()).hexdigest()[:16]
+
+
+def result_json(result: Result) -> str:
+    return result.model_dump_json(indent=2)
+
+
+def result_line(result: Result) -> str:
+    return result.model_dump_json()
+
+
+class OutputWriter:
+    """Writes results into one folder, never outside it, one file name per article id."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder.resolve()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._names: dict[str, str] = {}
+
+    def path_for(self, doc_id: str) -> Path:
+        if doc_id not in self._names:
+            name = safe_file_stem(doc_id)
+            if name in self._names.values():
+                name = f"{name}-{hashlib.sha256(doc_id.encode()).hexdigest()[:8]}"
+            self._names[doc_id] = name
+        path = (self.folder / f"{self._names[doc_id]}.json").resolve()
+        if path.parent != self.folder:  # pragma: no cover - safe_file_stem prevents it
+            raise ValueError(f"refusing to write outside {self.folder}: {path}")
+        return path
+
+    def write_result(self, result: Result) -> Path:
+        path = self.path_for(result.doc_id)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(result_json(result) + "\n", encoding="utf-8")
+        temporary.replace(path)
+        return path
+
+    def write_all(self, results: Sequence[Result]) -> None:
+        lines = "".join(result_line(r) + "\n" for r in results)
+        (self.folder / "results.jsonl").write_text(lines, encoding="utf-8")
+        (self.folder / "summary.md").write_text(markdown(results), encoding="utf-8")
+
+
+def _quote(text: str) -> str:
+    return " ".join(text.split())
+
+
+def markdown(results: Sequence[Result]) -> str:
+    lines = ["# Summaries", ""]
+    ok = [r for r in results if isinstance(r, DocumentSummary)]
+    failed = [r for r in results if isinstance(r, DocumentFailure)]
+    claims = sum(len(r.claims) for r in ok)
+    grounded = sum(c.grounded for r in ok for c in r.claims)
+    engines = sorted({r.provenance.engine for r in ok})
+    lines.append(
+        f"{len(ok)} of {len(results)} articles summarised; {claims} claims, "
+        f"{grounded} grounded in their article; engine: {', '.join(engines) or 'none'}."
+    )
+    if any(r.provenance.engine == "extractive" for r in ok):
+        lines += [
+            "",
+            "> Made by the offline extractive engine: the summary and claims are sentences "
+            "selected from each article, not a model's writing.",
+        ]
+    lines.append("")
+    for result in results:
+        if isinstance(result, DocumentFailure):
+            lines += [
+                f"## {result.doc_id}",
+                "",
+                f"**Failed** ({result.error_type}): {result.message}",
+                "",
+            ]
+            continue
+        heading = result.title or result.doc_id
+        lines += [f"## {heading}", ""]
+        meta = [f"`{result.doc_id}`"]
+        if result.date:
+            meta.append(f"published {result.date}")
+        provenance = result.provenance
+        meta.append(
+            f"engine {provenance.engine}" + (f" ({provenance.model})" if provenance.model else "")
+        )
+        lines += [" · ".join(meta), "", result.summary, ""]
+        if result.key_points:
+            lines += ["**Key points**", ""] + [f"- {p}" for p in result.key_points] + [""]
+        if result.claims:
+            grounded_here = sum(c.grounded for c in result.claims)
+            lines += [
+                f"**Claims** ({grounded_here} of {len(result.claims)} grounded)",
+                "",
+            ]
+            for claim in result.claims:
+                mark = "" if claim.grounded else " ⚠ *quote not found in the article*"
+                who = f" — *{claim.speaker}*" if claim.speaker else ""
+                lines.append(f"{claim.id}. [{claim.kind.value}] {_quote(claim.text)}{who}{mark}")
+                if _quote(claim.evidence) != _quote(claim.text):
+                    lines.append(f"   > “{_quote(claim.evidence)}”")
+            lines.append("")
+        notes = [w for w in result.warnings if w.code != "engine_note"]
+        if notes:
+            lines += ["**Warnings**", ""] + [f"- {w.code}: {w.message}" for w in notes] + [""]
+    if failed:
+        lines += ["## Failures", ""] + [f"- `{r.doc_id}`: {r.message}" for r in failed] + [""]
+    return "\n".join(lines)
+
+
+def json_array(results: Sequence[Result]) -> str:
+    return json.dumps(
+        [json.loads(r.model_dump_json()) for r in results], indent=2, ensure_ascii=False
+    )

@@ -1,0 +1,224 @@
+"""``summarizer run``: a folder of articles in, results and a report out.
+
+Each result is written as soon as it is done (so Ctrl-C or a crash keeps the finished
+ones, and the reply cache keeps every finished model call); ``results.jsonl`` and
+``summary.md`` are written at the end, or at the interruption, in input order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from summarizer._documents import Document, LoadResult
+from summarizer._engines import LLMEngine
+from summarizer._models import DocumentFailure, DocumentSummary, Usage
+from summarizer._pipeline import Summarizer
+from summarizer._render import OutputWriter
+
+Result = DocumentSummary | DocumentFailure
+
+
+def interactive(stream: TextIO) -> bool:
+    return stream.isatty() and not os.environ.get("CI")
+
+
+@dataclass
+class RunReport:
+    results: list[Result | None]
+    started: float = field(default_factory=time.perf_counter)
+    finished: float | None = None
+
+    @property
+    def done(self) -> list[Result]:
+        return [r for r in self.results if r is not None]
+
+    def rows(self) -> list[tuple[str, str]]:
+        done = self.done
+        ok = [r for r in done if isinstance(r, DocumentSummary)]
+        failed = [r for r in done if isinstance(r, DocumentFailure)]
+        claims = sum(len(r.claims) for r in ok)
+        grounded = sum(c.grounded for r in ok for c in r.claims)
+        usage = sum((r.provenance.usage for r in ok), Usage()) + sum(
+            (r.usage for r in failed), Usage()
+        )
+        cost = "unknown" if usage.cost_usd is None else f"${usage.cost_usd:.4f}"
+        seconds = (self.finished or time.perf_counter()) - self.started
+        return [
+            ("documents", f"{len(done)} of {len(self.results)}"),
+            ("succeeded", str(len(ok))),
+            ("failed", str(len(failed))),
+            ("claims", str(claims)),
+            ("grounded", f"{grounded / claims:.1%}" if claims else "n/a"),
+            ("model calls", f"{usage.requests} ({usage.cache_hits} from cache)"),
+            ("retries / re-asks", f"{usage.retries} / {usage.reasks}"),
+            ("tokens in / out", f"{usage.prompt_tokens:,} / {usage.completion_tokens:,}"),
+            ("cost", cost),
+            ("time", f"{seconds:.1f}s"),
+        ]
+
+
+def print_report(report: RunReport, stream: TextIO) -> None:
+    if interactive(stream):
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table(title="summarizer run", show_header=False)
+        for name, value in report.rows():
+            table.add_row(name, value)
+        Console(file=stream).print(table)
+    else:
+        width = max(len(name) for name, _ in report.rows())
+        for name, value in report.rows():
+            print(f"{name:<{width}}  {value}", file=stream)
+    failures = [r for r in report.done if isinstance(r, DocumentFailure)]
+    for failure in failures:
+        print(f"failed: {failure.doc_id}: {failure.message}", file=stream)
+
+
+def describe_engine(summarizer: Summarizer) -> str:
+    engine = summarizer.engine
+    if isinstance(engine, LLMEngine):
+        return (
+            f"engine: llm (model {engine.model} at {engine.endpoint}, prompts "
+            f"{engine.prompt_name}@{engine.prompt_version})"
+        )
+    return (
+        "engine: extractive (offline, no language model). To use a model, set "
+        "OPENAI_API_KEY or OPENAI_BASE_URL, or pass --engine llm --model NAME --base-url URL."
+    )
+
+
+async def run_documents(
+    summarizer: Summarizer,
+    loaded: LoadResult,
+    *,
+    writer: OutputWriter | None,
+    report: RunReport,
+    log: TextIO = sys.stderr,
+) -> None:
+    """Summarise every loaded document, writing each result as it completes."""
+    documents: list[Document] = loaded.documents
+    offset = len(loaded.errors)
+    for index, error in enumerate(loaded.errors):
+        failure = DocumentFailure(
+            doc_id=error.document_id or (error.path or "?"),
+            source=error.path or "?",
+            error_type=type(error).__name__,
+            message=str(error),
+        )
+        report.results[index] = failure
+        if writer:
+            writer.write_result(failure)
+    progress = None
+    task = None
+    if interactive(log):
+        from rich.console import Console
+        from rich.progress import Progress
+
+        progress = Progress(console=Console(file=log))
+        progress.start()
+        task = progress.add_task("summarising", total=len(documents))
+    completed = 0
+
+    def on_result(index: int, result: Result) -> None:
+        nonlocal completed
+        completed += 1
+        report.results[offset + index] = result
+        if writer:
+            writer.write_result(result)
+        if progress is not None and task is not None:
+            progress.advance(task)
+        else:
+            if isinstance(result, DocumentSummary):
+                grounded = sum(c.grounded for c in result.claims)
+                status = f"ok: {len(result.claims)} claims, {grounded} grounded"
+            else:
+                status = f"FAILED: {result.message}"
+            print(f"[{completed}/{len(documents)}] {result.doc_id} {status}", file=log, flush=True)
+
+    try:
+        await summarizer.asummarize_many(documents, on_result=on_result)
+    finally:
+        if progress is not None:
+            progress.stop()
+        await summarizer.aclose()
+
+
+def finish(report: RunReport, writer: OutputWriter | None) -> None:
+    report.finished = time.perf_counter()
+    if writer:
+        writer.write_all(report.done)
+
+
+def run(
+    summarizer: Summarizer, loaded: LoadResult, *, out: Path | None, log: TextIO = sys.stderr
+) -> RunReport:
+    report = RunReport(results=[None] * (len(loaded.errors) + len(loaded.documents)))
+    writer = OutputWriter(out) if out else None
+    try:
+        asyncio.run(run_documents(summarizer, loaded, writer=writer, report=report, log=log))
+    finally:
+        finish(report, writer)
+    return report
+
+
+@dataclass
+class Estimate:
+    doc_id: str
+    article_tokens: int
+    prompt_tokens: int
+    calls: int
+    cost_usd: float | None
+
+
+ASSUMED_OUTPUT_TOKENS = 600  # per call, for dry-run cost estimates
+
+
+def estimate(summarizer: Summarizer, documents: list[Document]) -> list[Estimate]:
+    """Tokens, calls and cost a run would take, without calling anything."""
+    from summarizer._chunking import TokenChunker, chunk_normalized
+    from summarizer._normalize import normalize_text
+    from summarizer._pricing import cost_usd, price_for
+
+    engine = summarizer.engine
+    config = summarizer.config
+    estimates = []
+    for document in documents:
+        normalized = normalize_text(document.text)
+        if not isinstance(engine, LLMEngine):
+            tokens = len(normalized.text.split())
+            estimates.append(Estimate(document.id, tokens, 0, 0, 0.0))
+            continue
+        article = engine.encoding.count(normalized.text)
+        overhead = engine.client.count_tokens(
+            engine.extract_prompt.messages(
+                summary_words=config.summary_words,
+                part_note="",
+                doc_id=document.id,
+                article="",
+            )
+        )
+        if article <= config.single_call_tokens:
+            calls, prompt = 1, overhead + article
+        else:
+            chunker = TokenChunker(engine.encoding, max_tokens=config.chunk_tokens)
+            chunks = chunk_normalized(normalized, chunker)
+            calls = len(chunks) + 1
+            prompt = (
+                overhead * len(chunks) + article + overhead + ASSUMED_OUTPUT_TOKENS * len(chunks)
+            )
+        price = price_for(engine.model or "", engine.client.config.prices)
+        cost = cost_usd(
+            price,
+            prompt_tokens=prompt,
+            cached_tokens=0,
+            completion_tokens=ASSUMED_OUTPUT_TOKENS * calls,
+        )
+        estimates.append(Estimate(document.id, article, prompt, calls, cost))
+    return estimates

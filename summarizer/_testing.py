@@ -1,0 +1,195 @@
+"""Fakes of an OpenAI-compatible model for tests and benchmarks (no network needed).
+
+:class:`ScriptedModel` answers a chat-completions request body the way a cooperative
+model would, from the request alone: for an article it returns the first sentences as the
+summary and checkable sentences as claims with verbatim quotes; for section notes, a
+summary of the notes. Knobs make it misbehave on purpose: fabricated quotes, documents
+whose calls always fail, truncated replies for long inputs.
+
+:class:`FakeServer` serves a ScriptedModel over HTTP on 127.0.0.1 with a fixed latency,
+counting requests and prompt tokens. For in-process tests, :meth:`ScriptedModel.handle`
+answers respx routes, or an ``httpx.MockTransport(model.handle)``, directly.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+
+from summarizer._text import attribution, split_sentences
+from summarizer._tokens import load_encoding
+
+_ARTICLE = re.compile(r'<article id="(?P<id>[^"]*)">\n(?P<text>.*)\n</article>', re.S)
+_NOTES = re.compile(r'<notes id="(?P<id>[^"]*)">\n(?P<text>.*)\n</notes>', re.S)
+FABRICATED_QUOTE = "The minister resigned on Tuesday after the vote."
+
+
+@dataclass
+class ScriptedModel:
+    claims_per_part: int = 4
+    fabricate_in: set[str] = field(default_factory=set)
+    fail_documents: set[str] = field(default_factory=set)
+    truncate_over_tokens: int | None = None
+    requests: int = 0
+    prompt_tokens: list[int] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def respond(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        encoding = load_encoding("o200k_base")
+        messages = body["messages"]
+        prompt = sum(encoding.count(m["content"]) + 4 for m in messages) + 3
+        with self._lock:
+            self.requests += 1
+            self.prompt_tokens.append(prompt)
+        article = _ARTICLE.search(messages[1]["content"])
+        notes = _NOTES.search(messages[1]["content"])
+        found = article or notes
+        doc_id = found.group("id") if found else ""
+        if doc_id in self.fail_documents:
+            return 500, {"error": {"message": "internal error", "type": "server_error"}}
+        if article:
+            part = article.group("text")
+            if self.truncate_over_tokens and encoding.count(part) > self.truncate_over_tokens:
+                return 200, completion(
+                    '{"summary": "', finish_reason="length", prompt_tokens=prompt
+                )
+            content = self._extract(part, doc_id)
+        elif notes:
+            budget = re.search(r"Word budget for the summary: (\d+)", messages[1]["content"])
+            words = int(budget.group(1)) if budget else 100
+            firsts = re.findall(r"Summary: ([^\n]*)", notes.group("text"))
+            summary = " ".join(" ".join(firsts).split()[:words])
+            points = [" ".join(f.split()[:12]) for f in firsts[:2]]
+            content = {"summary": summary, "key_points": points}
+        else:
+            content = {"summary": "", "key_points": [], "claims": []}
+        raw = json.dumps(content)
+        return 200, completion(raw, prompt_tokens=prompt, completion_tokens=encoding.count(raw))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        """An httpx handler: for respx routes and ``httpx.MockTransport``."""
+        status, body = self.respond(json.loads(request.content))
+        return httpx.Response(status, json=body)
+
+    def _extract(self, part: str, doc_id: str) -> dict[str, Any]:
+        sentences = [s.text for s in split_sentences(part) if len(s.text.split()) >= 6]
+        claims = [
+            {"claim": s, "evidence": s, "speaker": attribution(s), "kind": "fact"}
+            for s in sentences[: self.claims_per_part]
+        ]
+        if doc_id in self.fabricate_in:  # a model that keeps inventing, even when re-asked
+            claims.append(
+                {
+                    "claim": FABRICATED_QUOTE,
+                    "evidence": FABRICATED_QUOTE,
+                    "speaker": None,
+                    "kind": "fact",
+                }
+            )
+        return {"summary": " ".join(sentences[:2]), "key_points": sentences[:3], "claims": claims}
+
+
+def completion(
+    content: str | None,
+    *,
+    finish_reason: str = "stop",
+    prompt_tokens: int = 0,
+    completion_tokens: int = 0,
+) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": "fake-model",
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": finish_reason,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+        },
+    }
+
+
+class FakeServer:
+    """A ScriptedModel at ``http://127.0.0.1:PORT/v1`` with a fixed latency per request."""
+
+    def __init__(self, model: ScriptedModel, *, latency: float = 0.0, port: int = 0):
+        self.model = model
+        self.latency = latency
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go out at once: no 40 ms stalls
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length))
+                if owner.latency:
+                    time.sleep(owner.latency)
+                status, reply = owner.model.respond(body)
+                data = json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002
+                return
+
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # read by listen() in __init__: many concurrent clients
+            daemon_threads = True
+
+            def handle_error(self, request: Any, client_address: Any) -> None:  # noqa: ARG002
+                return  # a client that went away (killed mid-request) is not an error here
+
+        self._server = Server(("127.0.0.1", port), Handler)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> FakeServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve(argv: list[str] | None = None) -> None:
+    """``python -m summarizer._testing --latency 0.2``: serve a ScriptedModel until killed.
+
+    Prints the base URL on the first line of stdout.
+    """
+    import argparse
+
+    parser = argparse.ArgumentParser(description=serve.__doc__)
+    parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args(argv)
+    with FakeServer(ScriptedModel(), latency=args.latency, port=args.port) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    serve()
