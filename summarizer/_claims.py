@@ -118,10 +118,11 @@ def speaker_in_text(speaker: str, text: str) -> bool:
 
 
 def ground_claims(
-    text: str, chunks: list[ChunkResult], *, fuzzy_threshold: float = 90.0
+    locator: QuoteLocator, chunks: list[ChunkResult]
 ) -> tuple[list[Claim], list[SummaryWarning]]:
-    """Locate, merge and check every claim of ``chunks`` against the article ``text``."""
-    locator = QuoteLocator(text, fuzzy_threshold=fuzzy_threshold)
+    """Locate, merge and check every claim of ``chunks`` against the article's text (the
+    locator's, which remembers what the engine already looked up)."""
+    text = locator.text
     items = []
     for chunk in chunks:
         hint = None

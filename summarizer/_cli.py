@@ -10,7 +10,7 @@ from pathlib import Path
 
 from summarizer import __version__
 from summarizer._chunking import TokenChunker, chunk_normalized
-from summarizer._config import LLMConfig, SummarizerConfig, endpoint_configured
+from summarizer._config import LLMConfig, SummarizerConfig
 from summarizer._digest.models import DigestReport
 from summarizer._documents import DEFAULT_MAX_BYTES, LoadResult, load_articles
 from summarizer._errors import ConfigError, FixtureError
@@ -97,26 +97,22 @@ def cmd_chunk(args: argparse.Namespace) -> int:
 
 
 def build_config(args: argparse.Namespace) -> SummarizerConfig:
-    """A SummarizerConfig from the command line, the environment filling the rest."""
-    wants_llm = args.engine == "llm" or (
-        args.engine == "auto"
-        and (args.model or args.base_url or args.api_key or endpoint_configured())
-    )
-    llm = None
-    if wants_llm:
-        llm = LLMConfig.from_env(
-            model=args.model,
-            base_url=args.base_url,
-            api_key=args.api_key,
-            concurrency=args.concurrency,
-            requests_per_minute=args.rpm,
-            tokens_per_minute=args.tpm,
-            max_cost_usd=args.max_cost,
-            max_attempts=args.max_attempts,
-        )
-        llm.resolved_api_key()  # fail early, before any work, when no key is set
+    """A SummarizerConfig of what the command line says; the Summarizer resolves the rest
+    (environment, engine choice) once, in :meth:`SummarizerConfig.resolve`."""
+    model_options = {
+        "model": args.model,
+        "base_url": args.base_url,
+        "api_key": args.api_key,
+        "concurrency": args.concurrency,
+        "requests_per_minute": args.rpm,
+        "tokens_per_minute": args.tpm,
+        "max_cost_usd": args.max_cost,
+        "max_attempts": args.max_attempts,
+    }
+    given = {key: value for key, value in model_options.items() if value is not None}
+    llm = LLMConfig(**given) if given else None
     return SummarizerConfig(
-        engine="llm" if wants_llm else "extractive",
+        engine=args.engine,
         llm=llm,
         summary_words=args.summary_words,
         cache=not args.no_cache,
@@ -186,6 +182,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     import asyncio
 
     from summarizer._digest import markdown_digest
+    from summarizer._digest.corpus import adigest
 
     config = build_config(args)
     loaded = load_articles(args.paths, max_bytes=config.max_bytes)
@@ -194,7 +191,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     async def work() -> DigestReport:
         try:
-            return await summarizer.adigest(loaded.documents)
+            return await adigest(summarizer, loaded.documents)
         finally:
             await summarizer.aclose()
 
@@ -295,7 +292,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_schemas(args: argparse.Namespace) -> int:
     """Write the JSON Schemas exported from the models."""
-    from summarizer._schemas import export_schemas
+    from summarizer._schema_export import export_schemas
 
     for path in export_schemas(Path(args.out)):
         print(path)

@@ -176,22 +176,25 @@ class ChatClient:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
     ):
+        config = config.resolve()  # a no-op for a config the Summarizer already resolved
         self.config = config
         self.cache = cache
         self._sleep = sleep
         self.encoding = encoding_for_model(config.model, override=config.encoding)
-        common: dict[str, Any] = {
+        self._common: dict[str, Any] = {
             "api_key": config.resolved_api_key(),
             "max_retries": 0,  # tenacity is the one retry layer
             "timeout": config.timeout_seconds,
             "default_headers": config.headers or None,
             "http_client": http_client,
         }
+        self._owns_http = http_client is None
         # httpcore's pool rescans every connection on every event, so its cost grows with
         # the square of the requests in flight: above POOL_SHARD_SIZE concurrent requests,
         # spread them over several clients, each with its own small pool.
-        shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
-        self._pool: list[openai.AsyncOpenAI] = [self._make_openai(common) for _ in range(shards)]
+        self._shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        self._pool = self._new_pool()
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._turn = itertools.count()
         self.endpoint = str(
             httpx.URL(str(self._pool[0].base_url)).copy_with(username=None, password=None)
@@ -208,16 +211,41 @@ class ChatClient:
         self.usage = Usage(cost_usd=0.0 if self._price else None)
         self._inflight: dict[str, asyncio.Future[tuple[str, Usage]]] = {}
 
-    def _make_openai(self, common: dict[str, Any]) -> openai.AsyncOpenAI:
+    def _new_pool(self) -> list[openai.AsyncOpenAI]:
+        return [self._make_openai() for _ in range(self._shards)]
+
+    def _make_openai(self) -> openai.AsyncOpenAI:
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=self.config.base_url or "",
                 api_version=self.config.azure_api_version,
-                **common,
+                **self._common,
             )
         return openai.AsyncOpenAI(
-            base_url=self.config.base_url, organization=self.config.organization, **common
+            base_url=self.config.base_url, organization=self.config.organization, **self._common
         )
+
+    def _sdk(self) -> openai.AsyncOpenAI:
+        """The next SDK client of the pool, bound to the running event loop. Connections
+        belong to one loop: on another loop (a later sync call) the pool and the limiter's
+        locks are made anew, while the mode learned, usage and cache carry over."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                self._pool = self._new_pool()
+                self.limiter.rebind()
+            self._loop = loop
+        return self._pool[next(self._turn) % len(self._pool)]
+
+    async def release_connections(self) -> None:
+        """Close the connections of the running event loop before it ends (the sync API
+        runs each call on a loop of its own); the next call opens new ones."""
+        if self._owns_http and self._loop is not None:
+            for sdk in self._pool:
+                await sdk.close()
+            self._pool = self._new_pool()
+        self._loop = None
+        self.limiter.rebind()
 
     # -- public ------------------------------------------------------------------------------
 
@@ -450,8 +478,7 @@ class ChatClient:
             usage.requests += 1
             self.usage.requests += 1
             try:
-                sdk = self._pool[next(self._turn) % len(self._pool)]
-                response = await sdk.chat.completions.create(**request)
+                response = await self._sdk().chat.completions.create(**request)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and self._rejects_mode(error):
                     raise _ModeRejected(error) from error

@@ -1,16 +1,24 @@
-"""Configuration objects. Explicit values win; the environment fills what is left.
+"""Configuration objects, resolved once. Explicit values win; the environment fills the rest.
 
 Environment variables: the standard ``OPENAI_API_KEY``, ``OPENAI_BASE_URL`` and
-``OPENAI_ORG_ID``, and ``SUMMARIZER_MODEL``, ``SUMMARIZER_CACHE_DIR`` of our own.
+``OPENAI_ORG_ID``, and ``SUMMARIZER_MODEL``, ``SUMMARIZER_CACHE_DIR`` of our own. They are
+read in one place, :meth:`SummarizerConfig.resolve` (and :meth:`LLMConfig.resolve` for a
+client made on its own), at construction; a resolved config never reads them again.
 
 The API key is resolved in one order: the ``api_key`` argument (``--api-key``), then
 ``OPENAI_API_KEY``. A custom ``base_url`` (a local vLLM, Ollama or llama.cpp server)
 needs no key. With neither, :class:`~summarizer._errors.ConfigError` names both places.
+``OPENAI_BASE_URL`` is read here too, so the config always knows where requests go (the
+openai SDK would otherwise read it behind the config's back).
+
+Which engine runs is decided in one place, :meth:`SummarizerConfig.resolve`, which says why.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Literal
@@ -73,27 +81,44 @@ class LLMConfig(BaseModel):
     encoding: str | None = Field(default=None, description="Override the tiktoken encoding.")
 
     @classmethod
-    def from_env(cls, **values: object) -> LLMConfig:
-        """Explicit ``values`` (None means unset) over the environment."""
+    def from_env(cls, env: Mapping[str, str] | None = None, **values: object) -> LLMConfig:
+        """Explicit ``values`` (None means unset) over the environment, resolved."""
         given = {key: value for key, value in values.items() if value is not None}
-        given.setdefault("model", os.environ.get("SUMMARIZER_MODEL") or DEFAULT_MODEL)
-        if os.environ.get("OPENAI_BASE_URL"):
-            given.setdefault("base_url", os.environ["OPENAI_BASE_URL"])
-        if os.environ.get("OPENAI_ORG_ID"):
-            given.setdefault("organization", os.environ["OPENAI_ORG_ID"])
-        return cls.model_validate(given)
+        return cls.model_validate(given).resolve(env)
+
+    def resolve(self, env: Mapping[str, str] | None = None) -> LLMConfig:
+        """This config with every unset value filled from ``env`` (default: the process
+        environment) and the API key settled; raises ConfigError when no key can be had.
+        Idempotent: a resolved config has nothing left to fill."""
+        env = os.environ if env is None else env
+        filled: dict[str, object] = {}
+        if "model" not in self.model_fields_set:
+            filled["model"] = env.get("SUMMARIZER_MODEL") or DEFAULT_MODEL
+        if self.base_url is None and env.get("OPENAI_BASE_URL"):
+            filled["base_url"] = env["OPENAI_BASE_URL"]
+        if self.organization is None and env.get("OPENAI_ORG_ID"):
+            filled["organization"] = env["OPENAI_ORG_ID"]
+        if self.api_key is None or not self.api_key.get_secret_value():
+            base_url = filled.get("base_url", self.base_url)
+            if env.get("OPENAI_API_KEY"):
+                filled["api_key"] = SecretStr(env["OPENAI_API_KEY"])
+            elif base_url:
+                filled["api_key"] = SecretStr(NO_KEY_NEEDED)
+            else:
+                raise ConfigError(
+                    "no API key: pass api_key (--api-key) or set OPENAI_API_KEY, "
+                    "or point base_url (--base-url, OPENAI_BASE_URL) at a server that needs none"
+                )
+        if not filled:
+            return self
+        return self.model_validate({**self.model_dump(exclude_unset=True), **filled})
 
     def resolved_api_key(self) -> str:
-        if self.api_key is not None and self.api_key.get_secret_value():
-            return self.api_key.get_secret_value()
-        if os.environ.get("OPENAI_API_KEY"):
-            return os.environ["OPENAI_API_KEY"]
-        if self.base_url:
-            return NO_KEY_NEEDED
-        raise ConfigError(
-            "no API key: pass api_key (--api-key) or set OPENAI_API_KEY, "
-            "or point base_url (--base-url, OPENAI_BASE_URL) at a server that needs none"
-        )
+        """The API key this config sends, without reading the environment: its own key, or
+        the placeholder local servers accept when it names a base URL; else ConfigError."""
+        key = self.resolve({}).api_key
+        assert key is not None  # resolve() settles the key or raises
+        return key.get_secret_value()
 
     @property
     def output_limit_parameter(self) -> str:
@@ -102,13 +127,9 @@ class LLMConfig(BaseModel):
         return "max_completion_tokens" if self.base_url is None else "max_tokens"
 
 
-def endpoint_configured() -> bool:
-    """True when the environment points at a model (what ``--engine auto`` checks)."""
-    return bool(os.environ.get("OPENAI_API_KEY") or os.environ.get("OPENAI_BASE_URL"))
-
-
-def default_cache_path() -> Path:
-    folder = os.environ.get("SUMMARIZER_CACHE_DIR")
+def default_cache_path(env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    folder = env.get("SUMMARIZER_CACHE_DIR")
     base = Path(folder) if folder else Path.home() / ".cache" / "summarizer"
     return base / "cache.sqlite3"
 
@@ -135,12 +156,48 @@ class SummarizerConfig(BaseModel):
     cache_path: Path | None = None
     max_bytes: int = 5 * 1024 * 1024
 
-    def uses_llm(self) -> bool:
-        if self.engine == "llm":
-            return True
-        if self.engine == "extractive":
-            return False
-        return self.llm is not None or endpoint_configured()
+    def resolve(self, env: Mapping[str, str] | None = None) -> ResolvedConfig:
+        """Decide the engine and fill everything the environment may supply, once.
 
-    def llm_config(self) -> LLMConfig:
-        return self.llm if self.llm is not None else LLMConfig.from_env()
+        ``auto`` uses a model when ``llm`` names one (its model, base URL or API key is
+        set) or the environment names an endpoint (``OPENAI_API_KEY`` or
+        ``OPENAI_BASE_URL``), else the extractive engine. Other ``llm`` settings (limits,
+        timeouts) apply whenever a model is used.
+        """
+        env = os.environ if env is None else env
+        if self.engine == "extractive":
+            return ResolvedConfig(self, "extractive", "the extractive engine was asked for")
+        if self.engine == "llm":
+            reason = "the llm engine was asked for"
+        elif self.llm is not None and self.llm.model_fields_set & {"model", "base_url", "api_key"}:
+            reason = "a model is configured"
+        elif env.get("OPENAI_API_KEY"):
+            reason = "OPENAI_API_KEY is set"
+        elif env.get("OPENAI_BASE_URL"):
+            reason = "OPENAI_BASE_URL is set"
+        else:
+            return ResolvedConfig(
+                self,
+                "extractive",
+                "no model is configured (set OPENAI_API_KEY or OPENAI_BASE_URL, or pass a "
+                "model, to use one)",
+            )
+        llm = (self.llm or LLMConfig()).resolve(env)
+        cache_path = (self.cache_path or default_cache_path(env)) if self.cache else None
+        settled = self.model_copy(update={"llm": llm, "engine": "llm", "cache_path": cache_path})
+        return ResolvedConfig(settled, "llm", reason)
+
+
+@dataclass(frozen=True)
+class ResolvedConfig:
+    """A :class:`SummarizerConfig` with the engine decided and the environment read:
+    ``config.llm`` is set, resolved, when ``engine`` is ``"llm"``. ``reason`` says why
+    that engine runs (shown by the CLI)."""
+
+    config: SummarizerConfig
+    engine: str
+    reason: str
+
+    @property
+    def llm(self) -> LLMConfig | None:
+        return self.config.llm if self.engine == "llm" else None

@@ -69,12 +69,15 @@ def fold(text: str) -> tuple[str, OffsetMap]:
 
 
 class QuoteLocator:
-    """Finds quotes in one article; folding and fuzzy search are done lazily."""
+    """Finds quotes in one article; folding and fuzzy search are done lazily, and each
+    (quote, hint) is searched once: the engine asks whether to re-ask, the pipeline then
+    grounds the same quotes, and both get the one answer."""
 
     def __init__(self, text: str, *, fuzzy_threshold: float = 90.0):
         self.text = text
         self.fuzzy_threshold = fuzzy_threshold
         self._folded: tuple[str, OffsetMap] | None = None
+        self._found: dict[tuple[str, tuple[int, int] | None], EvidenceSpan] = {}
 
     @property
     def folded(self) -> tuple[str, OffsetMap]:
@@ -83,6 +86,13 @@ class QuoteLocator:
         return self._folded
 
     def locate(self, quote: str, hint: tuple[int, int] | None = None) -> EvidenceSpan:
+        """Where ``quote`` stands in the text, searched first inside ``hint``."""
+        key = (quote, hint)
+        if key not in self._found:
+            self._found[key] = self._search(quote, hint)
+        return self._found[key]
+
+    def _search(self, quote: str, hint: tuple[int, int] | None) -> EvidenceSpan:
         whole = quote.strip()
         wanted = whole.strip(_STRIP).rstrip(".,;:").strip(_STRIP) or whole
         if not wanted:

@@ -5,13 +5,18 @@ original text -> merge claims -> check speakers -> :class:`DocumentSummary`.
 
 ``summarize`` raises on failure; ``summarize_many`` never does: a document that fails
 gets a :class:`DocumentFailure` in its place and the others go on.
+
+A :class:`Summarizer` resolves its configuration once, at construction, and owns one engine
+(and so one model client, its cache and the structured-output mode it learned) for its
+life; use it as a context manager, sync or async, to release them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from types import TracebackType
 from typing import TypeVar
 
 import httpx
@@ -19,28 +24,26 @@ import httpx
 from summarizer._cache import ResponseCache
 from summarizer._claims import ground_claims
 from summarizer._client import ChatClient
-from summarizer._config import SummarizerConfig, default_cache_path
-from summarizer._digest.models import DigestReport
+from summarizer._config import ResolvedConfig, SummarizerConfig
 from summarizer._documents import Document
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import ModelError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
-from summarizer._normalize import normalize_text
 
 T = TypeVar("T")
 ResultCallback = Callable[[int, DocumentSummary | DocumentFailure], Awaitable[None] | None]
 
 
 def make_engine(
-    config: SummarizerConfig, *, http_client: httpx.AsyncClient | None = None
+    resolved: ResolvedConfig, *, http_client: httpx.AsyncClient | None = None
 ) -> Engine:
-    """The engine ``config`` asks for: a model when one is configured, else extractive."""
-    if not config.uses_llm():
+    """The engine a resolved config decided on."""
+    llm = resolved.llm
+    if llm is None:
         return ExtractiveEngine()
-    cache = None
-    if config.cache:
-        cache = ResponseCache(config.cache_path or default_cache_path())
-    client = ChatClient(config.llm_config(), http_client=http_client, cache=cache)
+    config = resolved.config
+    cache = ResponseCache(config.cache_path) if config.cache_path is not None else None
+    client = ChatClient(llm, http_client=http_client, cache=cache)
     return LLMEngine(client, config)
 
 
@@ -57,11 +60,64 @@ class Summarizer:
         *,
         engine: Engine | None = None,
         http_client: httpx.AsyncClient | None = None,
+        env: Mapping[str, str] | None = None,
     ):
-        self.config = config or SummarizerConfig()
-        self._http_client = http_client
-        self._owns_engine = engine is None
-        self.engine = engine or make_engine(self.config, http_client=http_client)
+        """``env`` stands in for the process environment (read once, here)."""
+        config = config or SummarizerConfig()
+        if engine is None:
+            self.resolved = config.resolve(env)
+            engine = make_engine(self.resolved, http_client=http_client)
+        else:
+            self.resolved = ResolvedConfig(config, engine.name, "an engine was passed in")
+        self.config = self.resolved.config
+        self.engine = engine
+
+    @property
+    def client(self) -> ChatClient | None:
+        """The model client of an llm engine (None for the extractive engine)."""
+        return self.engine.client if isinstance(self.engine, LLMEngine) else None
+
+    # -- lifetime ----------------------------------------------------------------------------
+
+    def __enter__(self) -> Summarizer:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Summarizer:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def close(self) -> None:
+        asyncio.run(self.aclose())
+
+    async def aclose(self) -> None:
+        await self.engine.aclose()
+
+    def run_sync(self, work: Awaitable[T]) -> T:
+        """Run ``work`` to the end on an event loop of its own, for the sync API; the
+        connections of that loop are closed with it, the engine and what it learned stay."""
+
+        async def run() -> T:
+            try:
+                return await work
+            finally:
+                await self.engine.release_connections()
+
+        return asyncio.run(run())
 
     # -- one document ------------------------------------------------------------------------
 
@@ -69,11 +125,9 @@ class Summarizer:
         """Summarise one article (text or Document); raises SummarizerError on failure."""
         document = item if isinstance(item, Document) else Document.from_text(item)
         started = time.perf_counter()
-        prepared = PreparedDocument(document, normalize_text(document.text))
+        prepared = PreparedDocument.prepare(document, fuzzy_threshold=self.config.fuzzy_threshold)
         output = await self.engine.run(prepared, summary_words=self.config.summary_words)
-        claims, claim_warnings = ground_claims(
-            document.text, output.chunks, fuzzy_threshold=self.config.fuzzy_threshold
-        )
+        claims, claim_warnings = ground_claims(prepared.locator, output.chunks)
         warnings = list(output.warnings) + claim_warnings
         words = len(output.summary.split())
         if words > self.config.summary_words * 1.1:
@@ -109,7 +163,7 @@ class Summarizer:
         )
 
     def summarize(self, item: str | Document) -> DocumentSummary:
-        return asyncio.run(self._synchronously(self.asummarize(item)))
+        return self.run_sync(self.asummarize(item))
 
     # -- many documents ----------------------------------------------------------------------
 
@@ -140,7 +194,7 @@ class Summarizer:
     def summarize_many(
         self, documents: Iterable[str | Document]
     ) -> list[DocumentSummary | DocumentFailure]:
-        return asyncio.run(self._synchronously(self.asummarize_many(documents)))
+        return self.run_sync(self.asummarize_many(documents))
 
     async def _safe(self, item: str | Document) -> DocumentSummary | DocumentFailure:
         document = item if isinstance(item, Document) else Document.from_text(item)
@@ -156,37 +210,6 @@ class Summarizer:
                 usage=usage,
             )
 
-    async def adigest(self, documents: Iterable[Document]) -> DigestReport:
-        """Summarise every document (cached results reused), then build the corpus digest;
-        with a model engine, the model is asked to confirm each contradiction candidate."""
-        from summarizer._digest import build_digest
-
-        items = list(documents)
-        results = await self.asummarize_many(items)
-        confirm = None
-        if isinstance(self.engine, LLMEngine) and self.engine.name == "llm":
-            from summarizer._digest.confirm import ModelConfirmation
-
-            confirm = ModelConfirmation(self.engine.client)
-        return await build_digest(results, items, engine=self.engine.name, confirm=confirm)
-
-    def digest(self, documents: Iterable[Document]) -> DigestReport:
-        return asyncio.run(self._synchronously(self.adigest(documents)))
-
     def _document_concurrency(self) -> int:
-        if isinstance(self.engine, LLMEngine):
-            return max(1, self.engine.client.config.concurrency * 2)
-        return 1
-
-    async def _synchronously(self, work: Awaitable[T]) -> T:
-        """Run ``work`` on this event loop, then release the engine's connections, which
-        belong to this loop; an engine the Summarizer made is rebuilt for the next call."""
-        try:
-            return await work
-        finally:
-            if self._owns_engine:
-                await self.engine.aclose()
-                self.engine = make_engine(self.config, http_client=self._http_client)
-
-    async def aclose(self) -> None:
-        await self.engine.aclose()
+        client = self.client
+        return max(1, client.config.concurrency * 2) if client is not None else 1

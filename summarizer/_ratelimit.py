@@ -55,12 +55,19 @@ class RateLimiter:
     ):
         self.clock = clock
         self.sleep = sleep
+        self.concurrency = concurrency
         self._semaphore = asyncio.Semaphore(concurrency)
         self._lock = asyncio.Lock()
         self._requests = TokenBucket(requests_per_minute, clock) if requests_per_minute else None
         self._tokens = TokenBucket(tokens_per_minute, clock) if tokens_per_minute else None
         self._resume_at = 0.0
         self.waited_seconds = 0.0
+
+    def rebind(self) -> None:
+        """New locks for a new event loop (asyncio primitives belong to one loop); the
+        buckets and any pause carry over. Call only when no request is in flight."""
+        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` from now (after a 429)."""

@@ -83,14 +83,15 @@ def print_report(report: RunReport, stream: TextIO) -> None:
 
 def describe_engine(summarizer: Summarizer) -> str:
     engine = summarizer.engine
+    why = summarizer.resolved.reason
     if isinstance(engine, LLMEngine):
         return (
-            f"engine: llm (model {engine.model} at {engine.endpoint}, prompts "
+            f"engine: llm, because {why} (model {engine.model} at {engine.endpoint}, prompts "
             f"{engine.prompt_name}@{engine.prompt_version})"
         )
     return (
-        "engine: extractive (offline, no language model). To use a model, set "
-        "OPENAI_API_KEY or OPENAI_BASE_URL, or pass --engine llm --model NAME --base-url URL."
+        f"engine: extractive (offline, no language model), because {why}. To use a model, "
+        "set OPENAI_API_KEY or OPENAI_BASE_URL, or pass --engine llm --model NAME --base-url URL."
     )
 
 

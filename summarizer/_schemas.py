@@ -1,12 +1,9 @@
-"""JSON Schemas: strict-mode schemas for the model, exported schemas for users.
+"""Strict-mode JSON Schemas for the model (the wire contract of structured output).
 
 ``strict_schema(Model)`` turns a draft model's schema into one that OpenAI strict mode,
 llama.cpp's grammar converter and vLLM's guided decoding all accept: ``$ref`` inlined,
 every object closed (``additionalProperties: false``) with every key required (optional
 values are nullable instead), and no keyword strict mode rejects.
-
-``export_schemas(folder)`` writes every schema to ``schemas/``; a test fails when the
-files drift from the code (``summarizer schemas`` rewrites them).
 """
 
 from __future__ import annotations
@@ -14,17 +11,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-
-from summarizer._models import (
-    DocumentSummary,
-    ExtractionDraft,
-    ReduceDraft,
-    document_result_adapter,
-)
 
 # Keywords OpenAI strict mode rejects or ignores; none of the drafts needs them.
 _UNSUPPORTED = {
@@ -84,33 +73,3 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def schema_hash(schema: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def all_schemas() -> dict[str, dict[str, Any]]:
-    """File name -> schema, for everything exported to schemas/."""
-    from summarizer._digest.models import DigestReport
-    from summarizer._eval.fixtures import ArticleFixture, DigestFixture
-
-    return {
-        "extraction.strict.schema.json": strict_schema(ExtractionDraft),
-        "reduce.strict.schema.json": strict_schema(ReduceDraft),
-        "document_summary.schema.json": DocumentSummary.model_json_schema(),
-        "document_result.schema.json": document_result_adapter.json_schema(),
-        "digest.schema.json": DigestReport.model_json_schema(),
-        "eval_fixture.schema.json": ArticleFixture.model_json_schema(),
-        "eval_digest_fixture.schema.json": DigestFixture.model_json_schema(),
-    }
-
-
-def render(schema: dict[str, Any]) -> str:
-    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-
-
-def export_schemas(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    written = []
-    for name, schema in all_schemas().items():
-        path = folder / name
-        path.write_text(render(schema), encoding="utf-8")
-        written.append(path)
-    return written

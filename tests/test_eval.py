@@ -11,6 +11,7 @@ from summarizer._claims import ground_claims
 from summarizer._eval.fixtures import ArticleFixture, load_fixtures
 from summarizer._eval.harness import gate, run_eval
 from summarizer._eval.scoring import WEIGHTS, score_article
+from summarizer._grounding import QuoteLocator
 from summarizer._models import ChunkResult, ClaimDraft, DocumentSummary, Provenance
 
 from .conftest import REPO, SEEDS
@@ -38,7 +39,7 @@ def prediction(
         key_points=[],
         claims=drafts,
     )
-    claims, warnings = ground_claims(text, [chunk])
+    claims, warnings = ground_claims(QuoteLocator(text), [chunk])
     return DocumentSummary(
         doc_id=fixture.article_id,
         source="test",

@@ -192,6 +192,7 @@ def test_extractive_speakers_come_from_attributions(seeds_dir: Path) -> None:
 
 def test_a_speaker_missing_from_the_article_is_warned() -> None:
     from summarizer._claims import ground_claims
+    from summarizer._grounding import QuoteLocator
     from summarizer._models import ChunkResult, ClaimDraft
 
     text = "Prices rose 4% in May, the bank said."
@@ -212,6 +213,6 @@ def test_a_speaker_missing_from_the_article_is_warned() -> None:
         key_points=[],
         claims=[draft],
     )
-    claims, warnings = ground_claims(text, [chunk])
+    claims, warnings = ground_claims(QuoteLocator(text), [chunk])
     assert claims[0].grounded
     assert [w.code for w in warnings] == ["speaker_not_in_article"]

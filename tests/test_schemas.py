@@ -7,7 +7,8 @@ import pytest
 
 from summarizer._models import ExtractionDraft, ReduceDraft
 from summarizer._prompts import data_dir
-from summarizer._schemas import _UNSUPPORTED, all_schemas, render, strict_schema
+from summarizer._schema_export import all_schemas, render
+from summarizer._schemas import _UNSUPPORTED, strict_schema
 
 
 def walk(node: Any):

@@ -1,7 +1,8 @@
 """The corpus digest: stories, cross-source support, and contradictions.
 
 :func:`build_digest` works on pipeline results (any engine); ``summarizer digest`` and
-:meth:`summarizer.Summarizer.adigest` run the pipeline first (cached results reused).
+:func:`summarizer.adigest` (:mod:`summarizer._digest.corpus`) run the pipeline first
+(cached results reused).
 """
 
 from __future__ import annotations

@@ -22,7 +22,6 @@ from summarizer._client import CallContext, ChatClient
 from summarizer._config import SummarizerConfig
 from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer._errors import OutputTruncatedError, SummarizerError
-from summarizer._grounding import QuoteLocator
 from summarizer._models import ChunkResult, ExtractionDraft, ReduceDraft, SummaryWarning, Usage
 from summarizer._prompts import PromptTemplate, load_prompt
 
@@ -33,7 +32,6 @@ class _Run:
 
     prepared: PreparedDocument
     summary_words: int
-    locator: QuoteLocator
     usage: Usage = field(default_factory=Usage)
     warnings: list[SummaryWarning] = field(default_factory=list)
 
@@ -63,11 +61,7 @@ class LLMEngine(Engine):
 
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
         normalized = prepared.normalized
-        run = _Run(
-            prepared,
-            summary_words,
-            QuoteLocator(prepared.document.text, fuzzy_threshold=self.config.fuzzy_threshold),
-        )
+        run = _Run(prepared, summary_words)
         tokens = self.encoding.count(normalized.text)
         if tokens <= self.config.single_call_tokens:
             start, end = normalized.span_to_original(0, len(normalized.text))
@@ -117,7 +111,9 @@ class LLMEngine(Engine):
         draft = reply.value
         hint = (chunk.original_start or 0, chunk.original_end or len(run.prepared.document.text))
         missing = [
-            c.evidence for c in draft.claims if run.locator.locate(c.evidence, hint).start is None
+            c.evidence
+            for c in draft.claims
+            if run.prepared.locator.locate(c.evidence, hint).start is None
         ]
         if missing and self.config.reask_ungrounded and self.extract_prompt.ground_reask:
             quotes = "\n".join(f"- {quote!r}" for quote in missing)
@@ -135,7 +131,9 @@ class LLMEngine(Engine):
                 update={"reasks": second.usage.reasks + 1}
             )
             still = [
-                c for c in second.value.claims if run.locator.locate(c.evidence, hint).start is None
+                c
+                for c in second.value.claims
+                if run.prepared.locator.locate(c.evidence, hint).start is None
             ]
             if len(still) < len(missing):
                 draft = second.value
@@ -236,6 +234,9 @@ class LLMEngine(Engine):
         )
         run.usage = run.usage + reply.usage
         return reply.value
+
+    async def release_connections(self) -> None:
+        await self.client.release_connections()
 
     async def aclose(self) -> None:
         await self.client.aclose()
