@@ -7,12 +7,19 @@ The public API::
     summarizer = Summarizer(SummarizerConfig(llm=LLMConfig(model="gpt-4o-mini")))
     result = summarizer.summarize(open("article.txt").read())
     results = summarizer.summarize_many(load_articles(["articles/"]).documents)
+    report = digest(summarizer, load_articles(["articles/"]).documents)
+
+Extension points: :class:`Engine` (with :class:`PreparedDocument` in and
+:class:`EngineOutput` out) for a strategy of your own, passed as ``Summarizer(engine=...)``.
 """
 
 from summarizer._chunking import Chunk, TokenChunker
 from summarizer._client import ChatClient
-from summarizer._config import LLMConfig, StructuredMode, SummarizerConfig
+from summarizer._config import LLMConfig, ResolvedConfig, StructuredMode, SummarizerConfig
+from summarizer._digest.corpus import adigest, digest
+from summarizer._digest.models import DigestReport
 from summarizer._documents import Document, LoadResult, load_articles
+from summarizer._engines import Engine, EngineOutput, PreparedDocument
 from summarizer._errors import (
     ArticleError,
     ArticleLoadError,
@@ -56,9 +63,12 @@ __all__ = [
     "ClaimKind",
     "ConfigError",
     "ContentFilterError",
+    "DigestReport",
     "Document",
     "DocumentFailure",
     "DocumentSummary",
+    "Engine",
+    "EngineOutput",
     "EvidenceSpan",
     "FixtureError",
     "InvalidModelOutputError",
@@ -69,10 +79,12 @@ __all__ = [
     "ModelTransportError",
     "NormalizedText",
     "OutputTruncatedError",
+    "PreparedDocument",
     "PromptError",
     "Provenance",
     "QuotaExceededError",
     "RefusalError",
+    "ResolvedConfig",
     "StructuredMode",
     "Summarizer",
     "SummarizerConfig",
@@ -82,6 +94,8 @@ __all__ = [
     "TokenizerError",
     "Usage",
     "__version__",
+    "adigest",
+    "digest",
     "load_articles",
     "normalize_text",
 ]

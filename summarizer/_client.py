@@ -59,7 +59,7 @@ from summarizer._errors import (
 )
 from summarizer._models import Usage
 from summarizer._pricing import cost_usd, price_for
-from summarizer._prompts import PromptTemplate
+from summarizer._prompts import STEP_HEADER, PromptTemplate
 from summarizer._ratelimit import Clock, RateLimiter, Sleep
 from summarizer._schemas import schema_hash, strict_schema
 from summarizer._tokens import encoding_for_model
@@ -94,6 +94,17 @@ class StructuredReply(Generic[T]):
     usage: Usage
     mode: StructuredMode | None
     cached: bool = False
+
+
+@dataclass(frozen=True)
+class _Call(Generic[T]):
+    """What one structured call asks for, fixed for all its attempts and re-asks."""
+
+    response_model: type[T]
+    schema: dict[str, Any]
+    template: PromptTemplate
+    step: str
+    context: CallContext
 
 
 class _ModeRejected(Exception):
@@ -268,8 +279,10 @@ class ChatClient:
         template: PromptTemplate,
         context: CallContext = CallContext(),
         max_output_tokens: int | None = None,
+        step: str | None = None,
     ) -> StructuredReply[T]:
-        """Ask for ``response_model`` and return it validated, or raise a ModelError."""
+        """Ask for ``response_model`` and return it validated, or raise a ModelError.
+        ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
         schema = strict_schema(response_model)
         limit = max_output_tokens or self.config.max_output_tokens
         key = cache_key(
@@ -295,7 +308,8 @@ class ChatClient:
         future: asyncio.Future[tuple[str, Usage]] = asyncio.get_running_loop().create_future()
         self._inflight[key] = future
         try:
-            reply = await self._ask(messages, response_model, schema, template, context, limit)
+            call = _Call(response_model, schema, template, step or template.name, context)
+            reply = await self._ask(messages, call, limit)
         except BaseException as exc:
             future.set_exception(exc)
             future.exception()  # retrieved: no "never retrieved" warning when nobody waits
@@ -310,23 +324,16 @@ class ChatClient:
 
     # -- the conversation --------------------------------------------------------------------
 
-    async def _ask(
-        self,
-        messages: list[Message],
-        response_model: type[T],
-        schema: dict[str, Any],
-        template: PromptTemplate,
-        context: CallContext,
-        limit: int,
-    ) -> StructuredReply[T]:
+    async def _ask(self, messages: list[Message], call: _Call[T], limit: int) -> StructuredReply[T]:
         usage = Usage(cost_usd=0.0 if self._price else None)
         conversation = list(messages)
-        name = response_model.__name__
+        response_model, template, context = call.response_model, call.template, call.context
         truncation_retried = False
+        step = call.step
         while True:
             mode = self.mode
             try:
-                request = self._request(conversation, mode, schema, name, template, limit)
+                request = self._request(conversation, mode, call, step, limit)
                 response = await self._send(request, mode, limit, context, usage)
             except _ModeRejected as rejected:
                 self._drop_mode(mode, rejected.error)
@@ -371,6 +378,7 @@ class ChatClient:
                         **self._where(context, usage),
                     ) from None
                 usage.reasks += 1
+                step = f"{template.name}.reask"
                 logger.info("%s: invalid reply, re-asking (%d)", context, usage.reasks)
                 conversation += [
                     {"role": "assistant", "content": content},
@@ -398,19 +406,20 @@ class ChatClient:
         self,
         conversation: list[Message],
         mode: StructuredMode,
-        schema: dict[str, Any],
-        name: str,
-        template: PromptTemplate,
+        call: _Call[Any],
+        step: str,
         limit: int,
     ) -> dict[str, Any]:
+        schema, name = call.schema, call.response_model.__name__
         messages = [dict(m) for m in conversation]
         if mode is not StructuredMode.JSON_SCHEMA:
-            instruction = template.fill("json_instruction", schema=json.dumps(schema))
+            instruction = call.template.fill("json_instruction", schema=json.dumps(schema))
             messages[0]["content"] = f"{messages[0]['content']}\n\n{instruction}"
         request: dict[str, Any] = {
             "model": self.config.model,
             "messages": messages,
             self.config.output_limit_parameter: limit,
+            "extra_headers": {STEP_HEADER: step},
         }
         if self.config.temperature is not None:
             request["temperature"] = self.config.temperature

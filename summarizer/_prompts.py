@@ -1,9 +1,11 @@
 """Prompt templates: versioned TOML files in ``prompts/``, validated on load.
 
-Each template has a ``name``, a ``version`` and text fields with ``$placeholders``
-(:class:`string.Template`); every field may use only the placeholders listed for it in
-``FIELDS``, and must use the required ones. The sha256 of the file travels, with the
-version, into every result's provenance and into cache keys.
+Each template has a ``name``, a ``version``, the ``inputs`` its user text is filled with,
+and text fields with ``$placeholders`` (:class:`string.Template`). The user text must use
+exactly its declared ``inputs``; the other fields their fixed ones (``FIELDS``). Filling a
+field with a value missing, or one it does not take, raises :class:`PromptError` naming the
+template, the field and the names. The sha256 of the file travels, with the version, into
+every result's provenance and into cache keys.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
+
+STEP_HEADER = "X-Summarizer-Step"
+"""The request header naming the step a call serves: a template's name (``extract``,
+``reduce``), or ``name.field`` for a follow-up (``extract.ground_reask``, ``extract.reask``).
+Fakes and the replay engine route on it, never on prompt wording; servers ignore it."""
 
 _PACKAGE_DATA = Path(__file__).resolve().parent / "_data"
 _REPOSITORY = Path(__file__).resolve().parent.parent
@@ -49,21 +56,18 @@ def placeholders(text: str) -> set[str]:
 class PromptTemplate(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    # field -> (allowed placeholders, required placeholders)
-    FIELDS: ClassVar[dict[str, tuple[set[str], set[str]]]] = {
-        "system": (set(), set()),
-        "json_instruction": ({"schema"}, {"schema"}),
-        "user": (
-            {"summary_words", "part_note", "doc_id", "article", "notes", "a", "b", "candidate"},
-            set(),
-        ),
-        "reask": ({"errors"}, {"errors"}),
-        "ground_reask": ({"quotes"}, {"quotes"}),
+    # field -> its placeholders, for every field but ``user`` (which declares ``inputs``)
+    FIELDS: ClassVar[dict[str, frozenset[str]]] = {
+        "system": frozenset(),
+        "json_instruction": frozenset({"schema"}),
+        "reask": frozenset({"errors"}),
+        "ground_reask": frozenset({"quotes"}),
     }
 
     name: str
     version: str
     description: str
+    inputs: tuple[str, ...]
     system: str
     json_instruction: str
     user: str
@@ -73,18 +77,19 @@ class PromptTemplate(BaseModel):
 
     @model_validator(mode="after")
     def _check_placeholders(self) -> PromptTemplate:
-        for field, (allowed, required) in self.FIELDS.items():
+        for field in ("user", *self.FIELDS):
             text = getattr(self, field)
             if text is None:
                 continue
-            used = placeholders(text)
-            if used - allowed:
-                raise ValueError(f"{field} uses unknown placeholders {sorted(used - allowed)}")
-            if required - used:
-                raise ValueError(f"{field} must use {sorted(required - used)}")
-        if not ({"article", "notes", "a"} & placeholders(self.user)):
-            raise ValueError("user must contain the content: $article, $notes or $a")
+            used, wanted = placeholders(text), self._wanted(field)
+            if used != wanted:
+                raise ValueError(
+                    f"{field} must use exactly {sorted(wanted)}; it uses {sorted(used)}"
+                )
         return self
+
+    def _wanted(self, field: str) -> frozenset[str]:
+        return frozenset(self.inputs) if field == "user" else self.FIELDS[field]
 
     @property
     def short_hash(self) -> str:
@@ -101,6 +106,17 @@ class PromptTemplate(BaseModel):
         text = getattr(self, field)
         if text is None:
             raise PromptError(f"template {self.name} has no {field}")
+        wanted = self._wanted(field)
+        missing, unknown = wanted - values.keys(), values.keys() - wanted
+        if missing or unknown:
+            raise PromptError(
+                f"template {self.name}, {field}: "
+                + "; ".join(
+                    f"{label} {sorted(names)}"
+                    for label, names in (("missing", missing), ("not taken", unknown))
+                    if names
+                )
+            )
         return string.Template(text).substitute({k: str(v) for k, v in values.items()}).strip()
 
 

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 
+from summarizer._prompts import STEP_HEADER
 from summarizer._text import attribution, split_sentences
 from summarizer._tokens import load_encoding
 
@@ -41,15 +42,18 @@ class ScriptedModel:
     prompt_tokens: list[int] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
-    def respond(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def respond(self, body: dict[str, Any], step: str = "extract") -> tuple[int, dict[str, Any]]:
+        """Status and reply body for a request ``body`` serving ``step`` (the
+        ``STEP_HEADER``): ``reduce`` answers section notes, anything else an article."""
         encoding = load_encoding("o200k_base")
         messages = body["messages"]
         prompt = sum(encoding.count(m["content"]) + 4 for m in messages) + 3
         with self._lock:
             self.requests += 1
             self.prompt_tokens.append(prompt)
-        article = _ARTICLE.search(messages[1]["content"])
-        notes = _NOTES.search(messages[1]["content"])
+        reducing = step.split(".")[0] == "reduce"
+        article = None if reducing else _ARTICLE.search(messages[1]["content"])
+        notes = _NOTES.search(messages[1]["content"]) if reducing else None
         found = article or notes
         doc_id = found.group("id") if found else ""
         if doc_id in self.fail_documents:
@@ -75,7 +79,8 @@ class ScriptedModel:
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         """An httpx handler: for respx routes and ``httpx.MockTransport``."""
-        status, body = self.respond(json.loads(request.content))
+        step = request.headers.get(STEP_HEADER, "extract")
+        status, body = self.respond(json.loads(request.content), step)
         return httpx.Response(status, json=body)
 
     def _extract(self, part: str, doc_id: str) -> dict[str, Any]:
@@ -97,29 +102,37 @@ class ScriptedModel:
 
 
 def completion(
-    content: str | None,
+    content: str | dict[str, Any] | None,
     *,
     finish_reason: str = "stop",
     prompt_tokens: int = 0,
     completion_tokens: int = 0,
+    cached_tokens: int | None = None,
+    refusal: str | None = None,
+    model: str = "fake-model",
+    completion_id: str = "chatcmpl-fake",
 ) -> dict[str, Any]:
+    """A chat-completion response body, as an OpenAI-compatible server sends it (the one
+    builder the fakes, the replay engine and the tests share)."""
+    if isinstance(content, dict):
+        content = json.dumps(content)
+    message: dict[str, Any] = {"role": "assistant", "content": content}
+    if refusal is not None:
+        message["refusal"] = refusal
+    usage: dict[str, Any] = {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+    if cached_tokens is not None:
+        usage["prompt_tokens_details"] = {"cached_tokens": cached_tokens}
     return {
-        "id": "chatcmpl-fake",
+        "id": completion_id,
         "object": "chat.completion",
         "created": int(time.time()),
-        "model": "fake-model",
-        "choices": [
-            {
-                "index": 0,
-                "finish_reason": finish_reason,
-                "message": {"role": "assistant", "content": content},
-            }
-        ],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "model": model,
+        "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}],
+        "usage": usage,
     }
 
 
@@ -140,7 +153,8 @@ class FakeServer:
                 body = json.loads(self.rfile.read(length))
                 if owner.latency:
                     time.sleep(owner.latency)
-                status, reply = owner.model.respond(body)
+                step = self.headers.get(STEP_HEADER, "extract")
+                status, reply = owner.model.respond(body, step)
                 data = json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")

@@ -8,6 +8,8 @@ from typing import Any
 
 import httpx
 
+from summarizer._testing import completion as testing_completion
+
 BASE_URL = "http://llm.test/v1"
 SECRET = "sk-test-SECRET-do-not-log-1234567890"
 
@@ -15,30 +17,21 @@ SECRET = "sk-test-SECRET-do-not-log-1234567890"
 def completion(
     content: str | dict[str, Any] | None,
     *,
-    finish_reason: str = "stop",
     prompt_tokens: int = 100,
     completion_tokens: int = 20,
     cached_tokens: int = 0,
-    refusal: str | None = None,
+    **values: Any,
 ) -> dict[str, Any]:
-    if isinstance(content, dict):
-        content = json.dumps(content)
-    message: dict[str, Any] = {"role": "assistant", "content": content}
-    if refusal is not None:
-        message["refusal"] = refusal
-    return {
-        "id": "chatcmpl-test",
-        "object": "chat.completion",
-        "created": 0,
-        "model": "gpt-4o-mini",
-        "choices": [{"index": 0, "finish_reason": finish_reason, "message": message}],
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-            "prompt_tokens_details": {"cached_tokens": cached_tokens},
-        },
-    }
+    """The shared response builder with the defaults these tests assume."""
+    return testing_completion(
+        content,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+        cached_tokens=cached_tokens,
+        model="gpt-4o-mini",
+        completion_id="chatcmpl-test",
+        **values,
+    )
 
 
 def ok(content: str | dict[str, Any], **kwargs: Any) -> httpx.Response:

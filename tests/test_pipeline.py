@@ -216,3 +216,29 @@ def test_a_speaker_missing_from_the_article_is_warned() -> None:
     claims, warnings = ground_claims(QuoteLocator(text), [chunk])
     assert claims[0].grounded
     assert [w.code for w in warnings] == ["speaker_not_in_article"]
+
+
+async def test_every_request_names_its_step(tmp_path: Path, seeds_dir: Path) -> None:
+    """Fakes and the replay engine route on the step header, never on prompt wording."""
+    from summarizer._eval.replay import call_kind
+    from summarizer._prompts import STEP_HEADER
+
+    scripted = ScriptedModel(fabricate_in={"004_55ac9cc17b546c97.txt"})
+    steps: list[str] = []
+
+    def handle(request):  # type: ignore[no-untyped-def]
+        steps.append(request.headers[STEP_HEADER])
+        return scripted.handle(request)
+
+    config = llm_config(tmp_path, single_call_tokens=1200, chunk_tokens=300)
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=handle)
+        async with Summarizer(config) as summarizer:
+            await summarizer.asummarize(seeds(seeds_dir)[4])
+    assert set(steps) == {"extract", "extract.ground_reask", "reduce"}
+    assert steps[-1] == "reduce"
+    assert [call_kind(s) for s in ("extract", "extract.ground_reask", "extract.reask")] == [
+        "extract",
+        "ground_reask",
+        "reask",
+    ]

@@ -41,3 +41,21 @@ def test_a_template_with_an_unknown_placeholder_is_rejected(tmp_path: Path) -> N
 def test_a_missing_template_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match="no prompt template named 'nope'"):
         load_prompt("nope", tmp_path)
+
+
+def test_filling_with_a_missing_or_foreign_value_is_a_typed_error() -> None:
+    template = load_prompt("extract")
+    with pytest.raises(PromptError, match=r"extract, user: missing \['doc_id'\]"):
+        template.fill("user", summary_words=100, part_note="", article="BODY")
+    with pytest.raises(PromptError, match=r"not taken \['notes'\]"):
+        template.messages(summary_words=1, part_note="", doc_id="a", article="B", notes="x")
+    with pytest.raises(PromptError, match=r"reask: missing \['errors'\]"):
+        template.fill("reask")
+
+
+def test_a_template_must_use_exactly_the_inputs_it_declares(tmp_path: Path) -> None:
+    text = (data_dir("prompts") / "judge.toml").read_text()
+    path = tmp_path / "judge.toml"
+    path.write_text(text.replace('inputs = ["a", "b"]', 'inputs = ["a", "b", "c"]'))
+    with pytest.raises(PromptError, match=r"user must use exactly \['a', 'b', 'c'\]"):
+        load_template(path)

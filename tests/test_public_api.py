@@ -26,3 +26,41 @@ def test_the_error_tree_in_the_docstring_names_every_class() -> None:
     for name, cls in inspect.getmembers(errors, inspect.isclass):
         if issubclass(cls, Exception):
             assert name in doc, name
+
+
+EXPECTED = {
+    # the facade and its configuration
+    "Summarizer", "SummarizerConfig", "LLMConfig", "ResolvedConfig", "StructuredMode",
+    # inputs
+    "Document", "LoadResult", "load_articles", "NormalizedText", "normalize_text",
+    "Chunk", "TokenChunker",
+    # results
+    "DocumentSummary", "DocumentFailure", "Claim", "ClaimKind", "EvidenceSpan", "Provenance",
+    "SummaryWarning", "Usage",
+    # the model client and the extension points
+    "ChatClient", "Engine", "EngineOutput", "PreparedDocument",
+    # the corpus digest
+    "DigestReport", "adigest", "digest",
+    # errors
+    "SummarizerError", "ConfigError", "ArticleError", "ArticleLoadError", "TokenizerError",
+    "PromptError", "FixtureError", "BudgetExceededError", "ModelError", "ModelTransportError",
+    "ModelRequestError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError",
+    "RefusalError", "ContentFilterError",
+    "__version__",
+}  # fmt: skip
+
+
+def test_the_public_surface_is_exactly_the_expected_names() -> None:
+    assert set(summarizer.__all__) == EXPECTED
+
+
+def test_implementation_modules_are_private() -> None:
+    from pathlib import Path
+
+    package = Path(summarizer.__file__).parent
+    public = [
+        p.name
+        for p in package.iterdir()
+        if not p.name.startswith("_") and (p.suffix == ".py" or p.is_dir())
+    ]
+    assert public == [], public

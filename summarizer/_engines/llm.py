@@ -125,7 +125,11 @@ class LLMEngine(Engine):
                 },
             ]
             second = await self.client.structured(
-                follow_up, ExtractionDraft, template=self.extract_prompt, context=context
+                follow_up,
+                ExtractionDraft,
+                template=self.extract_prompt,
+                context=context,
+                step=f"{self.extract_prompt.name}.ground_reask",
             )
             run.usage = run.usage + second.usage.model_copy(
                 update={"reasks": second.usage.reasks + 1}

@@ -22,6 +22,8 @@ from summarizer._config import LLMConfig, SummarizerConfig
 from summarizer._engines.base import EngineName
 from summarizer._engines.llm import LLMEngine
 from summarizer._errors import FixtureError
+from summarizer._prompts import STEP_HEADER
+from summarizer._testing import completion
 
 _ID = re.compile(r'<(?:article|notes) id="([^"]*)">')
 REPLAY_URL = "http://replay.invalid/v1"
@@ -44,15 +46,10 @@ class Recording(BaseModel):
     calls: list[RecordedCall]
 
 
-def call_kind(body: dict[str, Any]) -> str:
-    last = body["messages"][-1]["content"]
-    if "do not appear verbatim in the article" in last:
-        return "ground_reask"
-    if "did not match the required JSON schema" in last:
-        return "reask"
-    if "<notes id=" in body["messages"][1]["content"]:
-        return "reduce"
-    return "extract"
+def call_kind(step: str) -> str:
+    """The recorded kind of call for a request's ``STEP_HEADER``: ``extract``, ``reduce``,
+    or the follow-up's field (``ground_reask``, ``reask``)."""
+    return step.rsplit(".", 1)[-1]
 
 
 def load_recordings(folder: Path) -> dict[str, Recording]:
@@ -80,35 +77,21 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         body = json.loads(request.content)
         found = _ID.search(body["messages"][1]["content"])
         article_id = found.group(1) if found else ""
-        kind = call_kind(body)
+        kind = call_kind(request.headers.get(STEP_HEADER, ""))
         recording = self.recordings.get(article_id)
         calls = [c for c in recording.calls if c.kind == kind] if recording else []
         if not calls:
             message = f"no recorded {kind!r} response for article {article_id!r}"
             return httpx.Response(404, json={"error": {"message": message, "type": "not_found"}})
         call = calls[0]
-        content = json.dumps(call.response)
-        return httpx.Response(
-            200,
-            json={
-                "id": f"replay-{article_id}-{kind}",
-                "object": "chat.completion",
-                "created": 0,
-                "model": recording.model if recording else "replay",
-                "choices": [
-                    {
-                        "index": 0,
-                        "finish_reason": "stop",
-                        "message": {"role": "assistant", "content": content},
-                    }
-                ],
-                "usage": {
-                    "prompt_tokens": call.prompt_tokens,
-                    "completion_tokens": call.completion_tokens,
-                    "total_tokens": call.prompt_tokens + call.completion_tokens,
-                },
-            },
+        body = completion(
+            call.response,
+            prompt_tokens=call.prompt_tokens,
+            completion_tokens=call.completion_tokens,
+            model=recording.model if recording else "replay",
+            completion_id=f"replay-{article_id}-{kind}",
         )
+        return httpx.Response(200, json=body)
 
 
 class ReplayEngine(LLMEngine):
