@@ -1,0 +1,287 @@
+"""Sending one request to the endpoint: the openai SDK clients, retries, typed errors.
+
+Transport retries are the only retry layer (the SDK's own are off): connection errors,
+timeouts, 408, 409, 429 and 5xx, with jittered exponential backoff that honours
+``retry-after-ms`` / ``Retry-After``. A wait beyond ``max_retry_after_seconds``, or
+``insufficient_quota``, fails fast. A 429 pauses the whole client. Each attempt first
+checks the budget, then takes a concurrency slot and the rate-limit buckets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import itertools
+import logging
+import math
+import time
+from typing import Any
+
+import httpx
+import openai
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity.wait import wait_random_exponential
+
+from summarizer._config import LLMConfig, StructuredMode
+from summarizer._errors import (
+    BudgetExceededError,
+    ModelError,
+    ModelRequestError,
+    ModelTransportError,
+    QuotaExceededError,
+)
+from summarizer._llm.accounting import Accountant
+from summarizer._llm.context import CallContext, error_context
+from summarizer._llm.modes import ModeRejected, rejects_mode
+from summarizer._models import Usage
+from summarizer._ratelimit import RateLimiter, Sleep
+
+logger = logging.getLogger("summarizer.client")
+
+_RETRYABLE_STATUS = {408, 409, 429}
+POOL_SHARD_SIZE = 16
+
+
+def retry_after_seconds(error: BaseException, *, now: float | None = None) -> float | None:
+    """The wait a server asked for, from ``retry-after-ms`` or ``Retry-After``."""
+    response = getattr(error, "response", None)
+    if not isinstance(response, httpx.Response):
+        return None
+    headers = response.headers
+    if "retry-after-ms" in headers:
+        try:
+            return max(0.0, float(headers["retry-after-ms"]) / 1000)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - (now if now is not None else time.time()))
+
+
+def insufficient_quota(error: openai.APIStatusError) -> bool:
+    body = error.body if isinstance(error.body, dict) else {}
+    detail = body.get("error", body) if isinstance(body, dict) else {}
+    code = detail.get("code") or detail.get("type") if isinstance(detail, dict) else None
+    return code == "insufficient_quota" or "insufficient_quota" in str(error.message)
+
+
+def transient(error: BaseException) -> bool:
+    if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
+        return True
+    if isinstance(error, openai.APIStatusError):
+        if insufficient_quota(error):
+            return False
+        return error.status_code in _RETRYABLE_STATUS or error.status_code >= 500
+    return False
+
+
+class Transport:
+    """The SDK clients of one endpoint, pooled per event loop, and the retry loop."""
+
+    def __init__(
+        self,
+        config: LLMConfig,
+        *,
+        http_client: httpx.AsyncClient | None,
+        limiter: RateLimiter,
+        accountant: Accountant,
+        sleep: Sleep,
+    ):
+        self.config = config
+        self.limiter = limiter
+        self.accountant = accountant
+        self._sleep = sleep
+        self._common: dict[str, Any] = {
+            "api_key": config.resolved_api_key(),
+            "max_retries": 0,  # tenacity is the one retry layer
+            "timeout": config.timeout_seconds,
+            "default_headers": config.headers or None,
+            "http_client": http_client,
+        }
+        self._owns_http = http_client is None
+        # httpcore's pool rescans every connection on every event, so its cost grows with
+        # the square of the requests in flight: above POOL_SHARD_SIZE concurrent requests,
+        # spread them over several clients, each with its own small pool.
+        shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        self._shards = shards
+        self._pool = self._new_pool()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._turn = itertools.count()
+        self.endpoint = str(
+            httpx.URL(str(self._pool[0].base_url)).copy_with(username=None, password=None)
+        )
+
+    # -- the SDK clients ---------------------------------------------------------------------
+
+    def _new_pool(self) -> list[openai.AsyncOpenAI]:
+        return [self._make_openai() for _ in range(self._shards)]
+
+    def _make_openai(self) -> openai.AsyncOpenAI:
+        if self.config.azure_api_version:
+            return openai.AsyncAzureOpenAI(
+                azure_endpoint=self.config.base_url or "",
+                api_version=self.config.azure_api_version,
+                **self._common,
+            )
+        return openai.AsyncOpenAI(
+            base_url=self.config.base_url, organization=self.config.organization, **self._common
+        )
+
+    def _sdk(self) -> openai.AsyncOpenAI:
+        """The next SDK client of the pool, bound to the running event loop. Connections
+        belong to one loop: on another loop (a later sync call) the pool and the limiter's
+        locks are made anew, while everything the client learned carries over."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None:
+                self._pool = self._new_pool()
+                self.limiter.rebind()
+            self._loop = loop
+        return self._pool[next(self._turn) % len(self._pool)]
+
+    async def release_connections(self) -> None:
+        """Close the connections of the running event loop before it ends (the sync API
+        runs each call on a loop of its own); the next call opens new ones."""
+        if self._owns_http and self._loop is not None:
+            await self.close()
+            self._pool = self._new_pool()
+        self._loop = None
+        self.limiter.rebind()
+
+    async def close(self) -> None:
+        for sdk in self._pool:
+            await sdk.close()
+
+    # -- one request, retried ----------------------------------------------------------------
+
+    async def send(
+        self,
+        request: dict[str, Any],
+        *,
+        mode: StructuredMode,
+        estimate: int,
+        context: CallContext,
+        usage: Usage,
+    ) -> Any:
+        """The SDK response to ``request``; raises ModeRejected, BudgetExceededError or a
+        typed ModelError once retries are spent."""
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.config.max_attempts),
+            wait=self._wait,
+            retry=retry_if_exception(self._should_retry),
+            sleep=self._sleep,
+            before_sleep=lambda state: self._log_retry(state, context),
+            reraise=True,
+        )
+        first = True
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    if not first:
+                        self.accountant.count_retry(usage)
+                    first = False
+                    return await self._send_once(request, mode, estimate, usage)
+        except (ModeRejected, BudgetExceededError):
+            raise
+        except openai.APIStatusError as error:
+            raise self.status_error(error, context, usage) from None
+        except openai.APIConnectionError as error:
+            kind = "timed out" if isinstance(error, openai.APITimeoutError) else "connection failed"
+            raise ModelTransportError(
+                f"{kind} after {self.config.max_attempts} attempts",
+                **error_context(self.endpoint, context, usage),
+            ) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def _send_once(
+        self, request: dict[str, Any], mode: StructuredMode, estimate: int, usage: Usage
+    ) -> Any:
+        self.accountant.check_budget()
+        async with self.limiter.slot(estimate):
+            self.accountant.count_request(usage)
+            try:
+                response = await self._sdk().chat.completions.create(**request)
+            except openai.APIStatusError as error:
+                if mode is not StructuredMode.PROMPT and rejects_mode(error):
+                    raise ModeRejected(error) from error
+                raise
+        self.accountant.record(response, usage)
+        return response
+
+    def _should_retry(self, error: BaseException) -> bool:
+        if not transient(error):
+            return False
+        wait = retry_after_seconds(error)
+        return wait is None or wait <= self.config.max_retry_after_seconds
+
+    def _wait(self, state: RetryCallState) -> float:
+        error = state.outcome.exception() if state.outcome else None
+        asked = retry_after_seconds(error) if error else None
+        if asked is not None:
+            wait = asked
+        else:
+            backoff = wait_random_exponential(
+                multiplier=self.config.backoff_seconds, max=self.config.max_backoff_seconds
+            )
+            wait = backoff(state)
+        if isinstance(error, openai.APIStatusError) and error.status_code == 429:
+            self.limiter.pause(wait)  # slow the whole client down, not only this request
+        return wait
+
+    def _log_retry(self, state: RetryCallState, context: CallContext) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        reason = (
+            f"HTTP {error.status_code}"
+            if isinstance(error, openai.APIStatusError)
+            else type(error).__name__
+        )
+        wait = state.next_action.sleep if state.next_action else 0.0
+        logger.warning(
+            "%s: %s from %s; retry %d of %d in %.2fs",
+            context,
+            reason,
+            self.endpoint,
+            state.attempt_number,
+            self.config.max_attempts - 1,
+            wait,
+        )
+
+    # -- errors ------------------------------------------------------------------------------
+
+    def request_error(
+        self, error: openai.APIStatusError, context: CallContext, usage: Usage
+    ) -> ModelError:
+        return ModelRequestError(
+            f"HTTP {error.status_code}: {error.message}",
+            status_code=error.status_code,
+            **error_context(self.endpoint, context, usage),
+        )
+
+    def status_error(
+        self, error: openai.APIStatusError, context: CallContext, usage: Usage
+    ) -> ModelError:
+        where = error_context(self.endpoint, context, usage)
+        if insufficient_quota(error):
+            return QuotaExceededError(f"insufficient quota: {error.message}", **where)
+        asked = retry_after_seconds(error)
+        if asked is not None and asked > self.config.max_retry_after_seconds:
+            return QuotaExceededError(
+                f"HTTP {error.status_code}: server asked to wait {asked:.0f}s, more than the "
+                f"{self.config.max_retry_after_seconds:.0f}s allowed",
+                **where,
+            )
+        if transient(error):
+            return ModelTransportError(
+                f"HTTP {error.status_code} after {usage.requests} attempts: {error.message}",
+                **where,
+            )
+        return self.request_error(error, context, usage)
