@@ -255,16 +255,16 @@ def _split_lines(text: str) -> list[_Line]:
     return lines
 
 
-def normalize_text(text: str) -> NormalizedText:
-    """Clean ``text`` as described in the module docstring."""
-    lines = _split_lines(text)
+def _keep_lines(text: str) -> tuple[list[tuple[int, _Line]], list[RemovedLine], str | None]:
+    """The lines to keep (with their block number), the ones removed and why, and the
+    date found in the header."""
     removed: list[RemovedLine] = []
     seen: set[str] = set()
-    kept: list[tuple[int, _Line]] = []  # (block number, line)
+    kept: list[tuple[int, _Line]] = []
     date: str | None = None
     block = 0
     content_lines = 0
-    for line in lines:
+    for line in _split_lines(text):
         if not line.words:
             block += 1
             continue
@@ -285,7 +285,11 @@ def normalize_text(text: str) -> NormalizedText:
             continue
         seen.add(line.text)
         kept.append((block, line))
+    return kept, removed, date
 
+
+def _join_lines(text: str, kept: list[tuple[int, _Line]]) -> tuple[str, OffsetMap]:
+    """The kept lines single-spaced (a blank line between blocks), with the offset map."""
     offsets = OffsetMap(len(text))
     parts: list[str] = []
     previous_block: int | None = None
@@ -309,7 +313,13 @@ def normalize_text(text: str) -> NormalizedText:
                 offsets.append(start, end - start)
         previous_block = block_number
         previous_end = line.words[-1][1]
-    normalized = "".join(parts)
+    return "".join(parts), offsets
+
+
+def normalize_text(text: str) -> NormalizedText:
+    """Clean ``text`` as described in the module docstring."""
+    kept, removed, date = _keep_lines(text)
+    normalized, offsets = _join_lines(text, kept)
 
     title = None
     for _, line in kept[:_HEADER_LINES]:

@@ -108,39 +108,7 @@ class LLMEngine(Engine):
                 raise
             return await self._split_and_extract(run, chunk, parts, depth=depth)
         run.usage = run.usage + reply.usage
-        draft = reply.value
-        hint = (chunk.original_start or 0, chunk.original_end or len(run.prepared.document.text))
-        missing = [
-            c.evidence
-            for c in draft.claims
-            if run.prepared.locator.locate(c.evidence, hint).start is None
-        ]
-        if missing and self.config.reask_ungrounded and self.extract_prompt.ground_reask:
-            quotes = "\n".join(f"- {quote!r}" for quote in missing)
-            follow_up = messages + [
-                {"role": "assistant", "content": draft.model_dump_json()},
-                {
-                    "role": "user",
-                    "content": self.extract_prompt.fill("ground_reask", quotes=quotes),
-                },
-            ]
-            second = await self.client.structured(
-                follow_up,
-                ExtractionDraft,
-                template=self.extract_prompt,
-                context=context,
-                step=f"{self.extract_prompt.name}.ground_reask",
-            )
-            run.usage = run.usage + second.usage.model_copy(
-                update={"reasks": second.usage.reasks + 1}
-            )
-            still = [
-                c
-                for c in second.value.claims
-                if run.prepared.locator.locate(c.evidence, hint).start is None
-            ]
-            if len(still) < len(missing):
-                draft = second.value
+        draft = await self._reask_ungrounded(run, chunk, messages, reply.value, context)
         return [
             ChunkResult(
                 index=chunk.index,
@@ -154,6 +122,37 @@ class LLMEngine(Engine):
                 claims=draft.claims,
             )
         ]
+
+    async def _reask_ungrounded(
+        self,
+        run: _Run,
+        chunk: Chunk,
+        messages: list[dict[str, str]],
+        draft: ExtractionDraft,
+        context: CallContext,
+    ) -> ExtractionDraft:
+        """Ask once more when some quotes are not in the article (the document's locator
+        decides, and remembers for grounding); keep the second answer if it found more."""
+        hint = (chunk.original_start or 0, chunk.original_end or len(run.prepared.document.text))
+        locate = run.prepared.locator.locate
+        missing = [c.evidence for c in draft.claims if locate(c.evidence, hint).start is None]
+        if not (missing and self.config.reask_ungrounded and self.extract_prompt.ground_reask):
+            return draft
+        quotes = "\n".join(f"- {quote!r}" for quote in missing)
+        follow_up = messages + [
+            {"role": "assistant", "content": draft.model_dump_json()},
+            {"role": "user", "content": self.extract_prompt.fill("ground_reask", quotes=quotes)},
+        ]
+        second = await self.client.structured(
+            follow_up,
+            ExtractionDraft,
+            template=self.extract_prompt,
+            context=context,
+            step=f"{self.extract_prompt.name}.ground_reask",
+        )
+        run.usage = run.usage + second.usage.model_copy(update={"reasks": second.usage.reasks + 1})
+        still = [c for c in second.value.claims if locate(c.evidence, hint).start is None]
+        return second.value if len(still) < len(missing) else draft
 
     async def _split_and_extract(
         self, run: _Run, chunk: Chunk, parts: int, *, depth: int
