@@ -24,7 +24,7 @@ from summarizer._models import (
     EvidenceSpan,
     SummaryWarning,
 )
-from summarizer._text import content_words, numbers
+from summarizer._text import content_words, jaccard, numbers
 
 NEAR_DUPLICATE = 0.8
 _PUNCTUATION = re.compile(r"[^\w\s]")
@@ -32,10 +32,6 @@ _PUNCTUATION = re.compile(r"[^\w\s]")
 
 def claim_key(text: str) -> str:
     return " ".join(_PUNCTUATION.sub(" ", text.casefold()).split())
-
-
-def jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 1.0
 
 
 @dataclass

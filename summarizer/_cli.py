@@ -196,15 +196,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             await summarizer.aclose()
 
     report = asyncio.run(work())
-    for error in loaded.errors:
-        report.failures.append(
-            DocumentFailure(
-                doc_id=error.document_id or (error.path or "?"),
-                source=error.path or "?",
-                error_type=type(error).__name__,
-                message=str(error),
-            )
-        )
+    report.failures.extend(loaded.failures())
     markdown_text = markdown_digest(report)
     if args.out:
         out = Path(args.out)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from summarizer._errors import ArticleLoadError
+from summarizer._models import DocumentFailure
 
 DEFAULT_EXTENSIONS = (".txt", ".md")
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
@@ -42,6 +43,18 @@ class Document:
 class LoadResult:
     documents: list[Document] = field(default_factory=list)
     errors: list[ArticleLoadError] = field(default_factory=list)
+
+    def failures(self) -> list[DocumentFailure]:
+        """The load errors as failure records, as results list them."""
+        return [
+            DocumentFailure(
+                doc_id=error.document_id or (error.path or "?"),
+                source=error.path or "?",
+                error_type=type(error).__name__,
+                message=str(error),
+            )
+            for error in self.errors
+        ]
 
 
 def content_hash(text: str) -> str:

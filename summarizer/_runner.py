@@ -106,13 +106,7 @@ async def run_documents(
     """Summarise every loaded document, writing each result as it completes."""
     documents: list[Document] = loaded.documents
     offset = len(loaded.errors)
-    for index, error in enumerate(loaded.errors):
-        failure = DocumentFailure(
-            doc_id=error.document_id or (error.path or "?"),
-            source=error.path or "?",
-            error_type=type(error).__name__,
-            message=str(error),
-        )
+    for index, failure in enumerate(loaded.failures()):
         report.results[index] = failure
         if writer:
             writer.write_result(failure)

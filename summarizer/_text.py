@@ -138,6 +138,11 @@ def bag(text: str) -> set[str]:
     return {SYNONYMS.get(word, word) for word in content_words(text)}
 
 
+def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    """Shared share of two word sets; 0.0 when either is empty (nothing to compare)."""
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
 def dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
