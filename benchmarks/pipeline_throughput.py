@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from corpus import build_corpus  # noqa: E402
+from corpus import build_corpus  # type: ignore[import-not-found]  # noqa: E402
 
 from summarizer import LLMConfig, Summarizer, SummarizerConfig  # noqa: E402
 from summarizer._documents import Document  # noqa: E402

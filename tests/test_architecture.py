@@ -31,6 +31,8 @@ def imports_of(path: Path) -> list[tuple[str, int]]:
     found = []
     tree = ast.parse(path.read_text(encoding="utf-8"))
     for node in ast.walk(tree):
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
         names: list[str] = []
         if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             if node.module == "summarizer":

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 import httpx
 import pytest
@@ -46,13 +47,13 @@ CONTEXT = CallContext(document_id="doc-1", chunk_index=0)
 def make_client(time: FakeTime | None = None, **config: object) -> ChatClient:
     time = time or FakeTime()
     settings = {"model": "gpt-4o-mini", "base_url": BASE_URL, "api_key": SECRET, **config}
-    return ChatClient(LLMConfig(**settings), clock=time.clock, sleep=time.sleep)  # type: ignore[arg-type]
+    return ChatClient(LLMConfig(**settings), clock=time.clock, sleep=time.sleep)
 
 
-async def ask(client: ChatClient, **kwargs: object):
+async def ask(client: ChatClient, **kwargs: Any):
     return await client.structured(
         MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.fixture
@@ -218,7 +219,7 @@ async def test_re_asks_are_bounded(server) -> None:
     server.mock(return_value=ok("not json at all"))
     with pytest.raises(InvalidModelOutputError) as caught:
         await ask(make_client(max_reasks=2))
-    assert server.call_count == 3 and caught.value.usage.reasks == 2
+    assert server.call_count == 3 and caught.value.usage and caught.value.usage.reasks == 2
 
 
 async def test_usage_is_summed_over_every_attempt(server) -> None:

@@ -74,7 +74,7 @@ def test_an_unreadable_file_is_reported(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "open.txt").write_text("text", encoding="utf-8")
     real_open = Path.open
 
-    def deny(self: Path, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def deny(self: Path, *args, **kwargs):
         if self.name == "secret.txt":
             raise PermissionError(13, "Permission denied")
         return real_open(self, *args, **kwargs)

@@ -100,7 +100,7 @@ def find_contradictions(
         found.append(
             Contradiction(
                 id=f"x{len(found) + 1}",
-                slot=slot,  # type: ignore[arg-type]
+                slot=slot,
                 description=description,
                 sides=[_side(a, va), _side(b, vb)],
             )
