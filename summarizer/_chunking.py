@@ -141,9 +141,6 @@ class TokenChunker:
         self.max_tokens = max_tokens
         self.overlap_tokens = overlap_tokens
 
-    def count(self, text: str) -> int:
-        return len(self.encoding.encoding.encode_ordinary(text))
-
     def split(self, text: str) -> list[Chunk]:
         if not text:
             return []

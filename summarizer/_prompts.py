@@ -91,10 +91,6 @@ class PromptTemplate(BaseModel):
     def _wanted(self, field: str) -> frozenset[str]:
         return frozenset(self.inputs) if field == "user" else self.FIELDS[field]
 
-    @property
-    def short_hash(self) -> str:
-        return self.sha256[:12]
-
     def messages(self, **values: object) -> list[dict[str, str]]:
         """The chat messages for one call: the static system text, then the filled user text."""
         return [

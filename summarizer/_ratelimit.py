@@ -61,7 +61,6 @@ class RateLimiter:
         self._requests = TokenBucket(requests_per_minute, clock) if requests_per_minute else None
         self._tokens = TokenBucket(tokens_per_minute, clock) if tokens_per_minute else None
         self._resume_at = 0.0
-        self.waited_seconds = 0.0
 
     def rebind(self) -> None:
         """New locks for a new event loop (asyncio primitives belong to one loop); the
@@ -83,7 +82,6 @@ class RateLimiter:
                     wait = max(wait, self._tokens.wait_for(tokens))
                 if wait <= 0:
                     break
-                self.waited_seconds += wait
                 await self.sleep(wait)
             if self._requests:
                 self._requests.take(1)

@@ -70,10 +70,8 @@ def load_recordings(folder: Path) -> dict[str, Recording]:
 class ReplayTransport(httpx.AsyncBaseTransport):
     def __init__(self, recordings: dict[str, Recording]):
         self.recordings = recordings
-        self.requests = 0
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        self.requests += 1
         body = json.loads(request.content)
         found = _ID.search(body["messages"][1]["content"])
         article_id = found.group(1) if found else ""
