@@ -43,7 +43,7 @@ from pydantic import BaseModel, ValidationError
 
 from summarizer._cache import ResponseCache, cache_key
 from summarizer._config import LLMConfig, StructuredMode
-from summarizer._errors import InvalidModelOutputError, OutputTruncatedError
+from summarizer._errors import BudgetExceededError, InvalidModelOutputError, OutputTruncatedError
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.dedupe import InFlight
@@ -268,6 +268,10 @@ class ChatClient:
             limit=limit,
         )
         estimate = self.count_tokens(request["messages"]) + limit
-        return await self.transport.send(
-            request, mode=mode, estimate=estimate, context=call.context, usage=usage
-        )
+        try:
+            return await self.transport.send(
+                request, mode=mode, estimate=estimate, context=call.context, usage=usage
+            )
+        except BudgetExceededError as stop:
+            stop.usage = usage  # what this call had used before the budget stopped it
+            raise

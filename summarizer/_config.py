@@ -53,7 +53,13 @@ class LLMConfig(BaseModel):
     azure_api_version: str | None = Field(
         default=None, description="Set for Azure OpenAI; base_url is then the Azure endpoint."
     )
-    timeout_seconds: float = 60.0
+    timeout_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        description="Total deadline of one attempt, whatever the server does (the openai SDK's "
+        "own default); a slow local server may need all of it.",
+    )
+    connect_timeout_seconds: float = Field(default=10.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, description="Transport attempts per request.")
     max_reasks: int = Field(default=2, ge=0, description="Re-asks after invalid output.")
     backoff_seconds: float = Field(default=1.0, gt=0, description="First backoff, doubling.")

@@ -10,12 +10,17 @@
     ├── PromptError                  a template in prompts/ is invalid      .path
     ├── FixtureError                 an eval fixture is invalid             .path
     ├── BudgetExceededError          the cost budget is spent               .spent_usd .budget_usd
+    │                                                                       .usage
     └── ModelError                   a model call failed                    .endpoint .document_id
         │                                                                   .chunk_index .attempts
         │                                                                   .usage
         ├── ModelTransportError      connection, timeout, 408/409/429/5xx after all retries
+        ├── ModelResponseError       a 2xx reply that is no chat completion (empty, HTML, no
+        │                            choices), after all retries
         ├── ModelRequestError        400/401/403/404/422: the request itself is wrong
-        │                                                                   .status_code
+        │   │                                                               .status_code
+        │   └── EndpointError        no request can succeed: connection refused, 401/403,
+        │                            unknown model; stops the run            .hint
         ├── QuotaExceededError       insufficient_quota, or a Retry-After beyond the cap
         ├── InvalidModelOutputError  not valid JSON / not the schema after every re-ask
         ├── OutputTruncatedError     finish_reason == "length" even at the largest output limit
@@ -82,9 +87,10 @@ class FixtureError(SummarizerError):
 class BudgetExceededError(SummarizerError):
     """The configured cost budget is spent; no new model call is made."""
 
-    def __init__(self, spent_usd: float, budget_usd: float):
+    def __init__(self, spent_usd: float, budget_usd: float, *, usage: Usage | None = None):
         self.spent_usd = spent_usd
         self.budget_usd = budget_usd
+        self.usage = usage  # what the stopped document had used before the stop
         super().__init__(f"cost budget spent: ${spent_usd:.4f} of ${budget_usd:.4f}")
 
 
@@ -149,6 +155,39 @@ class ModelRequestError(ModelError):
             attempts=attempts,
             usage=usage,
         )
+
+
+class EndpointError(ModelRequestError):
+    """The endpoint cannot serve any request of this run (the server is not there, the key
+    is refused, the model is unknown): retrying or going on with other articles cannot help.
+    ``hint`` names what to check."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str,
+        status_code: int | None = None,
+        endpoint: str | None = None,
+        document_id: str | None = None,
+        chunk_index: int | None = None,
+        attempts: int = 0,
+        usage: Usage | None = None,
+    ):
+        self.hint = hint
+        super().__init__(
+            f"{message}; {hint}",
+            status_code=status_code,
+            endpoint=endpoint,
+            document_id=document_id,
+            chunk_index=chunk_index,
+            attempts=attempts,
+            usage=usage,
+        )
+
+
+class ModelResponseError(ModelError):
+    """The server answered 2xx with something that is not a chat completion."""
 
 
 class QuotaExceededError(ModelError):

@@ -4,7 +4,11 @@ normalize -> engine (one call, or chunk -> map -> reduce) -> ground every quote 
 original text -> merge claims -> check speakers -> :class:`DocumentSummary`.
 
 ``summarize`` raises on failure; ``summarize_many`` never does: a document that fails
-gets a :class:`DocumentFailure` in its place and the others go on.
+gets a :class:`DocumentFailure` in its place and the others go on. Only cancellation
+escapes the per-document boundary: an unexpected exception (a bug) becomes that document's
+failure. An :class:`EndpointError` (no request can succeed) stops the run: documents not
+yet started get a ``NotAttempted`` failure naming the cause, and :attr:`Summarizer.stopped_by`
+keeps the error.
 
 A :class:`Summarizer` resolves its configuration once, at construction, and owns one engine
 (and so one model client, its cache and the structured-output mode it learned) for its
@@ -14,6 +18,7 @@ life; use it as a context manager, sync or async, to release them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
@@ -27,9 +32,10 @@ from summarizer._client import ChatClient
 from summarizer._config import ResolvedConfig, SummarizerConfig
 from summarizer._documents import Document
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
-from summarizer._errors import ModelError, SummarizerError
+from summarizer._errors import EndpointError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
 
+logger = logging.getLogger("summarizer")
 T = TypeVar("T")
 ResultCallback = Callable[[int, DocumentSummary | DocumentFailure], Awaitable[None] | None]
 
@@ -71,6 +77,7 @@ class Summarizer:
             self.resolved = ResolvedConfig(config, engine.name, "an engine was passed in")
         self.config = self.resolved.config
         self.engine = engine
+        self.stopped_by: EndpointError | None = None
 
     @property
     def client(self) -> ChatClient | None:
@@ -181,12 +188,18 @@ class Summarizer:
 
         async def one(index: int, item: str | Document) -> None:
             async with limit:
-                result = await self._safe(item)
+                if self.stopped_by is None:
+                    result = await self._safe(item)
+                else:
+                    result = _not_attempted(item, self.stopped_by)
             results[index] = result
             if on_result is not None:
-                maybe = on_result(index, result)
-                if maybe is not None:
-                    await maybe
+                try:
+                    maybe = on_result(index, result)
+                    if maybe is not None:
+                        await maybe
+                except Exception:  # a broken callback must not sink the other documents
+                    logger.exception("result callback failed for document %s", result.doc_id)
 
         await asyncio.gather(*(one(i, item) for i, item in enumerate(items)))
         return [r for r in results if r is not None]
@@ -200,16 +213,37 @@ class Summarizer:
         document = item if isinstance(item, Document) else Document.from_text(item)
         try:
             return await self.asummarize(document)
+        except EndpointError as exc:
+            if self.stopped_by is None:
+                self.stopped_by = exc
+            return _failure(document, exc)
         except SummarizerError as exc:
-            usage = exc.usage if isinstance(exc, ModelError) and exc.usage else Usage()
-            return DocumentFailure(
-                doc_id=document.id,
-                source=document.source,
-                error_type=type(exc).__name__,
-                message=str(exc),
-                usage=usage,
-            )
+            return _failure(document, exc)
+        except Exception as exc:  # a bug is this document's failure, not the run's
+            logger.exception("unexpected error on document %s", document.id)
+            return _failure(document, exc, message=f"internal error: {type(exc).__name__}: {exc}")
 
     def _document_concurrency(self) -> int:
         client = self.client
         return max(1, client.config.concurrency * 2) if client is not None else 1
+
+
+def _failure(document: Document, exc: Exception, *, message: str | None = None) -> DocumentFailure:
+    usage = getattr(exc, "usage", None)
+    return DocumentFailure(
+        doc_id=document.id,
+        source=document.source,
+        error_type=type(exc).__name__,
+        message=message or str(exc),
+        usage=usage if isinstance(usage, Usage) else Usage(),
+    )
+
+
+def _not_attempted(item: str | Document, cause: EndpointError) -> DocumentFailure:
+    document = item if isinstance(item, Document) else Document.from_text(item)
+    return DocumentFailure(
+        doc_id=document.id,
+        source=document.source,
+        error_type="NotAttempted",
+        message=f"not attempted: the run stopped ({cause.detail})",
+    )

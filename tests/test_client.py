@@ -15,6 +15,7 @@ from summarizer._errors import (
     BudgetExceededError,
     ConfigError,
     ContentFilterError,
+    EndpointError,
     InvalidModelOutputError,
     ModelRequestError,
     ModelTransportError,
@@ -179,11 +180,30 @@ async def test_timeouts_are_retried(server) -> None:
     assert (await ask(make_client())).usage.requests == 2
 
 
-async def test_connection_errors_exhaust_into_a_transport_error(server) -> None:
-    server.mock(side_effect=httpx.ConnectError("refused"))
+async def test_a_dropped_connection_exhausts_into_a_transport_error(server) -> None:
+    server.mock(side_effect=httpx.RemoteProtocolError("Server disconnected"))
     with pytest.raises(ModelTransportError, match="connection failed"):
         await ask(make_client(max_attempts=3))
     assert server.call_count == 3
+
+
+async def test_a_refused_connection_is_an_endpoint_error_with_a_hint(server) -> None:
+    server.mock(side_effect=httpx.ConnectError("refused"))
+    with pytest.raises(EndpointError, match="is a server listening at http://llm.test/v1/"):
+        await ask(make_client(max_attempts=3))
+    assert server.call_count == 3
+
+
+@pytest.mark.parametrize(
+    ("status", "hint"), [(401, "OPENAI_API_KEY"), (403, "permissions"), (404, "--model")]
+)
+async def test_run_wide_statuses_are_endpoint_errors_naming_what_to_check(
+    server, status: int, hint: str
+) -> None:
+    server.mock(return_value=error(status, "nope"))
+    with pytest.raises(EndpointError, match=hint) as caught:
+        await ask(make_client())
+    assert caught.value.status_code == status and server.call_count == 1
 
 
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 422])

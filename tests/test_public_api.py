@@ -44,7 +44,7 @@ EXPECTED = {
     # errors
     "SummarizerError", "ConfigError", "ArticleError", "ArticleLoadError", "TokenizerError",
     "PromptError", "FixtureError", "BudgetExceededError", "ModelError", "ModelTransportError",
-    "ModelRequestError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError",
+    "ModelRequestError", "ModelResponseError", "EndpointError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError",
     "RefusalError", "ContentFilterError",
     "__version__",
 }  # fmt: skip

@@ -15,15 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 from summarizer._chunking import MIN_MAX_TOKENS, Chunk, TokenChunker, chunk_normalized
 from summarizer._client import CallContext, ChatClient
 from summarizer._config import SummarizerConfig
 from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
-from summarizer._errors import OutputTruncatedError, SummarizerError
+from summarizer._errors import (
+    BudgetExceededError,
+    ModelError,
+    OutputTruncatedError,
+    SummarizerError,
+)
 from summarizer._models import ChunkResult, ExtractionDraft, ReduceDraft, SummaryWarning, Usage
 from summarizer._prompts import PromptTemplate, load_prompt
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -34,6 +43,19 @@ class _Run:
     summary_words: int
     usage: Usage = field(default_factory=Usage)
     warnings: list[SummaryWarning] = field(default_factory=list)
+
+
+async def all_or_none(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """Every call's result in order; on the first failure the others are cancelled (no
+    more paying for a document that has failed) and that failure is raised."""
+    tasks = [asyncio.ensure_future(call) for call in calls]
+    try:
+        return list(await asyncio.gather(*tasks))
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
 
 
 class LLMEngine(Engine):
@@ -60,8 +82,16 @@ class LLMEngine(Engine):
         self.encoding = client.encoding
 
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
-        normalized = prepared.normalized
         run = _Run(prepared, summary_words)
+        try:
+            return await self._run(run)
+        except (ModelError, BudgetExceededError) as exc:
+            # what every call of this document used, the failed one and those before it
+            exc.usage = run.usage + exc.usage if exc.usage is not None else run.usage
+            raise
+
+    async def _run(self, run: _Run) -> EngineOutput:
+        normalized = run.prepared.normalized
         tokens = self.encoding.count(normalized.text)
         if tokens <= self.config.single_call_tokens:
             start, end = normalized.span_to_original(0, len(normalized.text))
@@ -69,8 +99,8 @@ class LLMEngine(Engine):
         else:
             chunker = TokenChunker(self.encoding, max_tokens=self.config.chunk_tokens)
             chunks = chunk_normalized(normalized, chunker)
-        parts = await asyncio.gather(
-            *(self._extract(run, chunk, len(chunks), depth=0) for chunk in chunks)
+        parts = await all_or_none(
+            [self._extract(run, chunk, len(chunks), depth=0) for chunk in chunks]
         )
         results = sorted((r for part in parts for r in part), key=lambda r: r.start)
         results = [r.model_copy(update={"index": i}) for i, r in enumerate(results)]
@@ -102,10 +132,10 @@ class LLMEngine(Engine):
                 messages, ExtractionDraft, template=self.extract_prompt, context=context
             )
         except OutputTruncatedError as truncated:
+            if depth >= self.config.max_split_depth or chunk.token_count < 2 * MIN_MAX_TOKENS:
+                raise  # run() adds this call's usage to the document's
             if truncated.usage is not None:
                 run.usage = run.usage + truncated.usage
-            if depth >= self.config.max_split_depth or chunk.token_count < 2 * MIN_MAX_TOKENS:
-                raise
             return await self._split_and_extract(run, chunk, parts, depth=depth)
         run.usage = run.usage + reply.usage
         draft = await self._reask_ungrounded(run, chunk, messages, reply.value, context)
@@ -183,8 +213,8 @@ class LLMEngine(Engine):
                 f"{len(pieces)} parts",
             )
         )
-        results = await asyncio.gather(
-            *(self._extract(run, piece, parts, depth=depth + 1) for piece in pieces)
+        results = await all_or_none(
+            [self._extract(run, piece, parts, depth=depth + 1) for piece in pieces]
         )
         return [r for part in results for r in part]
 
@@ -217,7 +247,7 @@ class LLMEngine(Engine):
                 f"{self.config.max_reduce_depth} reduce levels of {budget} tokens; raise "
                 "single_call_tokens or max_reduce_depth"
             )
-        partial = await asyncio.gather(*(self._reduce_call(run, g) for g in groups))
+        partial = await all_or_none([self._reduce_call(run, g) for g in groups])
         merged = [
             f"Sections {i + 1}:\nSummary: {d.summary}\nKey points:\n"
             + "\n".join(f"- {p}" for p in d.key_points)

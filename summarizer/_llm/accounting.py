@@ -1,5 +1,9 @@
-"""Usage and cost of every attempt, failed ones included, and the budget that stops new
-requests once it is spent."""
+"""Usage and cost of every attempt, failed ones included, and the budget.
+
+The budget holds at any concurrency: before a request is sent, its worst-case cost (the
+prompt, and the whole output limit) is reserved, and a request whose reservation would
+take spent + reserved past the budget is not sent. The reservation is released when the
+reply's real cost is recorded."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ class Accountant:
         self.price = price
         self.budget_usd = budget_usd
         self.usage = self.new_usage()
+        self.reserved_usd = 0.0
 
     def new_usage(self) -> Usage:
         """An empty tally; cost is None (unknown) when the model has no price."""
@@ -29,6 +34,28 @@ class Accountant:
     def check_budget(self) -> None:
         if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
             raise BudgetExceededError(self.spent_usd, self.budget_usd)
+
+    def reserve(self, *, prompt_tokens: int, output_tokens: int) -> float:
+        """Reserve the worst-case cost of one request, or raise BudgetExceededError when
+        it does not fit in what is left; returns the amount to :meth:`release`."""
+        self.check_budget()
+        if self.budget_usd is None:
+            return 0.0
+        worst = cost_usd(
+            self.price,
+            prompt_tokens=prompt_tokens,
+            cached_tokens=0,
+            completion_tokens=output_tokens,
+        )
+        if worst is None:  # unknown price: nothing to hold the budget against
+            return 0.0
+        if self.spent_usd + self.reserved_usd + worst > self.budget_usd:
+            raise BudgetExceededError(self.spent_usd, self.budget_usd)
+        self.reserved_usd += worst
+        return worst
+
+    def release(self, amount: float) -> None:
+        self.reserved_usd = max(0.0, self.reserved_usd - amount)
 
     def count_request(self, usage: Usage) -> None:
         usage.requests += 1

@@ -1,10 +1,17 @@
 """Sending one request to the endpoint: the openai SDK clients, retries, typed errors.
 
 Transport retries are the only retry layer (the SDK's own are off): connection errors,
-timeouts, 408, 409, 429 and 5xx, with jittered exponential backoff that honours
-``retry-after-ms`` / ``Retry-After``. A wait beyond ``max_retry_after_seconds``, or
-``insufficient_quota``, fails fast. A 429 pauses the whole client. Each attempt first
-checks the budget, then takes a concurrency slot and the rate-limit buckets.
+timeouts, 408, 409, 429 and 5xx, and 2xx replies that are no chat completion (empty, HTML,
+no choices), with jittered exponential backoff that honours ``retry-after-ms`` /
+``Retry-After``. A wait beyond ``max_retry_after_seconds``, or ``insufficient_quota``,
+fails fast. A 429 pauses the whole client. Each attempt takes a concurrency slot and the
+rate-limit buckets, then reserves its worst-case cost against the budget.
+
+Every attempt has a total deadline (``timeout_seconds``) whatever the server does (a reply
+dripped a byte at a time included), apart from the connect timeout.
+
+Failures that no other request of the run can escape (connection refused, 401/403, 404)
+become :class:`EndpointError`, with a hint naming what to check.
 """
 
 from __future__ import annotations
@@ -25,8 +32,10 @@ from tenacity.wait import wait_random_exponential
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import (
     BudgetExceededError,
+    EndpointError,
     ModelError,
     ModelRequestError,
+    ModelResponseError,
     ModelTransportError,
     QuotaExceededError,
 )
@@ -39,6 +48,12 @@ from summarizer._ratelimit import RateLimiter, Sleep
 logger = logging.getLogger("summarizer.client")
 
 _RETRYABLE_STATUS = {408, 409, 429}
+_ENDPOINT_HINTS = {
+    401: "the server refused the API key: check OPENAI_API_KEY or --api-key",
+    403: "the key may not use this endpoint or model: check the key's permissions and --model",
+    404: "no such model or path at this endpoint: check --model (SUMMARIZER_MODEL) and "
+    "--base-url (OPENAI_BASE_URL)",
+}
 POOL_SHARD_SIZE = 16
 
 
@@ -74,8 +89,33 @@ def insufficient_quota(error: openai.APIStatusError) -> bool:
     return code == "insufficient_quota" or "insufficient_quota" in str(error.message)
 
 
+class Unusable(Exception):
+    """A 2xx reply that is not a chat completion; retried like a 5xx."""
+
+    def __init__(self, reason: str):
+        self.reason = reason
+        super().__init__(reason)
+
+
+class DeadlineExceeded(Exception):
+    """No complete reply within the total deadline of one attempt."""
+
+
+def unusable_reason(response: Any) -> str | None:
+    """Why an SDK response is not a usable chat completion, or None when it is."""
+    if isinstance(response, str):
+        kind = "an empty body" if not response.strip() else "a non-JSON body"
+        return f"{kind} ({response[:60]!r})" if response.strip() else kind
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, list) or not choices:
+        return "no choices"
+    if getattr(choices[0], "message", None) is None:
+        return "a choice without a message"
+    return None
+
+
 def transient(error: BaseException) -> bool:
-    if isinstance(error, openai.APIConnectionError):  # includes APITimeoutError
+    if isinstance(error, openai.APIConnectionError | Unusable | DeadlineExceeded):
         return True
     if isinstance(error, openai.APIStatusError):
         if insufficient_quota(error):
@@ -103,7 +143,9 @@ class Transport:
         self._common: dict[str, Any] = {
             "api_key": config.resolved_api_key(),
             "max_retries": 0,  # tenacity is the one retry layer
-            "timeout": config.timeout_seconds,
+            "timeout": httpx.Timeout(
+                config.timeout_seconds, connect=config.connect_timeout_seconds
+            ),
             "default_headers": config.headers or None,
             "http_client": http_client,
         }
@@ -194,12 +236,8 @@ class Transport:
             raise
         except openai.APIStatusError as error:
             raise self.status_error(error, context, usage) from None
-        except openai.APIConnectionError as error:
-            kind = "timed out" if isinstance(error, openai.APITimeoutError) else "connection failed"
-            raise ModelTransportError(
-                f"{kind} after {self.config.max_attempts} attempts",
-                **error_context(self.endpoint, context, usage),
-            ) from None
+        except (openai.APIConnectionError, Unusable, DeadlineExceeded) as error:
+            raise self.transport_error(error, context, usage) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def _send_once(
@@ -207,15 +245,34 @@ class Transport:
     ) -> Any:
         self.accountant.check_budget()
         async with self.limiter.slot(estimate):
+            limit = int(request.get(self.config.output_limit_parameter) or 0)
+            held = self.accountant.reserve(
+                prompt_tokens=max(0, estimate - limit), output_tokens=limit
+            )
             self.accountant.count_request(usage)
             try:
-                response = await self._sdk().chat.completions.create(**request)
+                response = await self._create(request)
+                self.accountant.record(response, usage)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and rejects_mode(error):
                     raise ModeRejected(error) from error
                 raise
-        self.accountant.record(response, usage)
+            finally:
+                self.accountant.release(held)
+        reason = unusable_reason(response)
+        if reason is not None:
+            raise Unusable(reason)
         return response
+
+    async def _create(self, request: dict[str, Any]) -> Any:
+        """One SDK call under the total deadline; a body that is not JSON is Unusable."""
+        call = self._sdk().chat.completions.create(**request)
+        try:
+            return await asyncio.wait_for(call, self.config.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded() from None
+        except (ValueError, openai.APIResponseValidationError) as error:
+            raise Unusable(f"a body that is not a chat completion ({error})") from None
 
     def _should_retry(self, error: BaseException) -> bool:
         if not transient(error):
@@ -257,14 +314,36 @@ class Transport:
 
     # -- errors ------------------------------------------------------------------------------
 
+    def transport_error(
+        self, error: BaseException, context: CallContext, usage: Usage
+    ) -> ModelError:
+        """The error for a request whose every attempt failed without an HTTP status."""
+        where = error_context(self.endpoint, context, usage)
+        attempts = f"after {usage.requests} attempt{'s' if usage.requests != 1 else ''}"
+        if isinstance(error, Unusable):
+            return ModelResponseError(f"unusable reply: {error.reason}, {attempts}", **where)
+        if isinstance(error, DeadlineExceeded | openai.APITimeoutError):
+            return ModelTransportError(
+                f"no complete reply within {self.config.timeout_seconds:g}s, {attempts}", **where
+            )
+        if isinstance(error.__cause__, httpx.ConnectError):
+            return EndpointError(
+                f"cannot connect, {attempts}",
+                hint=f"is a server listening at {self.endpoint}? Check --base-url or "
+                "OPENAI_BASE_URL",
+                **where,
+            )
+        return ModelTransportError(f"connection failed {attempts}", **where)
+
     def request_error(
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
     ) -> ModelError:
-        return ModelRequestError(
-            f"HTTP {error.status_code}: {error.message}",
-            status_code=error.status_code,
-            **error_context(self.endpoint, context, usage),
-        )
+        where = error_context(self.endpoint, context, usage)
+        message = f"HTTP {error.status_code}: {error.message}"
+        hint = _ENDPOINT_HINTS.get(error.status_code)
+        if hint is not None:
+            return EndpointError(message, hint=hint, status_code=error.status_code, **where)
+        return ModelRequestError(message, status_code=error.status_code, **where)
 
     def status_error(
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
