@@ -8,6 +8,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from summarizer import __version__
 from summarizer._chunking import TokenChunker, chunk_normalized
 from summarizer._config import LLMConfig, SummarizerConfig
@@ -354,7 +356,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"summarizer: configuration error: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except ValueError as exc:
+    except ValidationError as exc:  # an option value the configuration refuses
         parser.error(str(exc))
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)

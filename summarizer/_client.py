@@ -225,7 +225,7 @@ class ChatClient:
                 )
                 limit = min(ceiling, limit * 2)
                 continue
-            content = choice.message.content or ""
+            content = self.transport.redact(choice.message.content or "")
             try:
                 return StructuredReply(parse_json_reply(content, call.response_model), usage, mode)
             except ValidationError as invalid:

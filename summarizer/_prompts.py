@@ -1,5 +1,11 @@
 """Prompt templates: versioned TOML files in ``prompts/``, validated on load.
 
+Untrusted text (an article, notes, quotes) sits between tags that carry a ``$boundary``
+code: when a template takes ``boundary`` and the caller gives none, it is derived from the
+other values (a hash of them), so the text inside cannot know it, and a ``</article>`` or
+``SYSTEM:`` in an article stays visibly inside its fence. A ``doc_id`` value is
+HTML-escaped, so an id with a quote cannot break its attribute.
+
 Each template has a ``name``, a ``version``, the ``inputs`` its user text is filled with,
 and text fields with ``$placeholders`` (:class:`string.Template`). The user text must use
 exactly its declared ``inputs``; the other fields their fixed ones (``FIELDS``). Filling a
@@ -11,6 +17,7 @@ every result's provenance and into cache keys.
 from __future__ import annotations
 
 import hashlib
+import html
 import string
 import sys
 from pathlib import Path
@@ -38,6 +45,13 @@ def data_dir(name: str) -> Path:
     """``prompts`` or ``schemas``: inside an installed wheel, else the repository's folder."""
     packaged = _PACKAGE_DATA / name
     return packaged if packaged.is_dir() else _REPOSITORY / name
+
+
+def fence(*texts: str) -> str:
+    """A code for the tags around untrusted text, derived from the text itself, so that the
+    text cannot contain it (and a cached request is the same request)."""
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+    return digest[:16]
 
 
 def placeholders(text: str) -> set[str]:
@@ -92,7 +106,12 @@ class PromptTemplate(BaseModel):
         return frozenset(self.inputs) if field == "user" else self.FIELDS[field]
 
     def messages(self, **values: object) -> list[dict[str, str]]:
-        """The chat messages for one call: the static system text, then the filled user text."""
+        """The chat messages for one call: the static system text, then the filled user
+        text, its untrusted values fenced (see the module docstring)."""
+        if "boundary" in self.inputs and "boundary" not in values:
+            values["boundary"] = fence(*(str(v) for _, v in sorted(values.items())))
+        if "doc_id" in values:
+            values["doc_id"] = html.escape(str(values["doc_id"]), quote=True)
         return [
             {"role": "system", "content": self.system.strip()},
             {"role": "user", "content": self.fill("user", **values)},

@@ -101,9 +101,11 @@ async def run_documents(
     *,
     writer: OutputWriter | None,
     report: RunReport,
-    log: TextIO = sys.stderr,
+    log: TextIO | None = None,
 ) -> None:
-    """Summarise every loaded document, writing each result as it completes."""
+    """Summarise every loaded document, writing each result as it completes (progress to
+    ``log``, default: the current standard error)."""
+    log = log or sys.stderr
     documents: list[Document] = loaded.documents
     offset = len(loaded.errors)
     for index, failure in enumerate(loaded.failures()):
@@ -152,7 +154,7 @@ def finish(report: RunReport, writer: OutputWriter | None) -> None:
 
 
 def run(
-    summarizer: Summarizer, loaded: LoadResult, *, out: Path | None, log: TextIO = sys.stderr
+    summarizer: Summarizer, loaded: LoadResult, *, out: Path | None, log: TextIO | None = None
 ) -> RunReport:
     report = RunReport(results=[None] * (len(loaded.errors) + len(loaded.documents)))
     writer = OutputWriter(out) if out else None

@@ -13,6 +13,7 @@ answers respx routes, or an ``httpx.MockTransport(model.handle)``, directly.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import threading
@@ -27,8 +28,12 @@ from summarizer._prompts import STEP_HEADER
 from summarizer._text import attribution, split_sentences
 from summarizer._tokens import load_encoding
 
-_ARTICLE = re.compile(r'<article id="(?P<id>[^"]*)">\n(?P<text>.*)\n</article>', re.S)
-_NOTES = re.compile(r'<notes id="(?P<id>[^"]*)">\n(?P<text>.*)\n</notes>', re.S)
+_ARTICLE = re.compile(
+    r'<article-(?P<fence>\w+) id="(?P<id>[^"]*)">\n(?P<text>.*)\n</article-(?P=fence)>', re.S
+)
+_NOTES = re.compile(
+    r'<notes-(?P<fence>\w+) id="(?P<id>[^"]*)">\n(?P<text>.*)\n</notes-(?P=fence)>', re.S
+)
 FABRICATED_QUOTE = "The minister resigned on Tuesday after the vote."
 
 
@@ -55,7 +60,7 @@ class ScriptedModel:
         article = None if reducing else _ARTICLE.search(messages[1]["content"])
         notes = _NOTES.search(messages[1]["content"]) if reducing else None
         found = article or notes
-        doc_id = found.group("id") if found else ""
+        doc_id = html.unescape(found.group("id")) if found else ""
         if doc_id in self.fail_documents:
             return 500, {"error": {"message": "internal error", "type": "server_error"}}
         if article:

@@ -265,3 +265,38 @@ async def test_a_failed_chunked_document_counts_every_call(tmp_path: Path, seeds
     assert isinstance(result, DocumentFailure) and result.error_type == "ModelTransportError"
     assert result.usage.requests > 2 and result.usage.requests <= calls
     assert result.usage.prompt_tokens > 0
+
+
+SECRET = "sk-live-0123456789abcdefSECRET"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        error(401, f"Incorrect API key provided: {SECRET}. You can find your API key at ..."),
+        error(500, f"upstream failed; request headers: {{'Authorization': 'Bearer {SECRET}'}}"),
+        httpx.Response(200, text=f"<html>proxy error for key={SECRET}</html>"),
+    ],
+)
+def test_secrets_a_server_echoes_are_redacted_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], reply: httpx.Response
+) -> None:
+    from summarizer._cli import main
+
+    article = tmp_path / "in" / "a.txt"
+    article.parent.mkdir()
+    article.write_text(documents(1)[0].text)
+    out = tmp_path / "out"
+    base = f"{BASE_URL}?api-key={SECRET}"
+    with respx.mock() as mock:
+        mock.post(url__startswith="http://llm.test/v1").mock(return_value=reply)
+        code = main(
+            ["run", str(article.parent), "--out", str(out), "--engine", "llm", "--base-url", base,
+             "--api-key", SECRET, "--max-attempts", "1", "--cache", str(tmp_path / "c.sqlite3")]
+        )  # fmt: skip
+    assert code != 0
+    streams = capsys.readouterr()
+    written = "".join(p.read_text() for p in out.rglob("*") if p.is_file())
+    assert written and "[REDACTED]" in written + streams.err
+    for text in (streams.out, streams.err, written):
+        assert SECRET not in text and SECRET[8:24] not in text

@@ -72,7 +72,7 @@ def test_the_wheel_runs_from_outside_the_repository(tmp_path: Path) -> None:
     assert (
         module_file.startswith(str(target))
         and prompts_dir.startswith(str(target))
-        and version == "1"
+        and version == "2"
     )
     run = subprocess.run(
         [sys.executable, "-m", "summarizer", "run", str(SEEDS), "--out", str(outside / "out")],

@@ -9,6 +9,7 @@ with the recorded reply for its article and kind of call.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -25,7 +26,7 @@ from summarizer._errors import FixtureError
 from summarizer._prompts import STEP_HEADER
 from summarizer._testing import completion
 
-_ID = re.compile(r'<(?:article|notes) id="([^"]*)">')
+_ID = re.compile(r'<(?:article|notes)-\w+ id="([^"]*)">')
 REPLAY_URL = "http://replay.invalid/v1"
 
 
@@ -74,7 +75,7 @@ class ReplayTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
         found = _ID.search(body["messages"][1]["content"])
-        article_id = found.group(1) if found else ""
+        article_id = html.unescape(found.group(1)) if found else ""
         kind = call_kind(request.headers.get(STEP_HEADER, ""))
         recording = self.recordings.get(article_id)
         calls = [c for c in recording.calls if c.kind == kind] if recording else []

@@ -42,6 +42,7 @@ from summarizer._errors import (
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.modes import ModeRejected, rejects_mode
+from summarizer._llm.redact import Redactor, redact_url, url_secrets
 from summarizer._models import Usage
 from summarizer._ratelimit import RateLimiter, Sleep
 
@@ -158,9 +159,10 @@ class Transport:
         self._pool = self._new_pool()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turn = itertools.count()
-        self.endpoint = str(
-            httpx.URL(str(self._pool[0].base_url)).copy_with(username=None, password=None)
+        self.redact = Redactor(
+            [config.resolved_api_key(), *config.headers.values(), *url_secrets(config.base_url)]
         )
+        self.endpoint = redact_url(str(self._pool[0].base_url))
 
     # -- the SDK clients ---------------------------------------------------------------------
 
@@ -321,7 +323,8 @@ class Transport:
         where = error_context(self.endpoint, context, usage)
         attempts = f"after {usage.requests} attempt{'s' if usage.requests != 1 else ''}"
         if isinstance(error, Unusable):
-            return ModelResponseError(f"unusable reply: {error.reason}, {attempts}", **where)
+            reason = self.redact(error.reason)
+            return ModelResponseError(f"unusable reply: {reason}, {attempts}", **where)
         if isinstance(error, DeadlineExceeded | openai.APITimeoutError):
             return ModelTransportError(
                 f"no complete reply within {self.config.timeout_seconds:g}s, {attempts}", **where
@@ -339,7 +342,7 @@ class Transport:
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
     ) -> ModelError:
         where = error_context(self.endpoint, context, usage)
-        message = f"HTTP {error.status_code}: {error.message}"
+        message = f"HTTP {error.status_code}: {self.redact(error.message)}"
         hint = _ENDPOINT_HINTS.get(error.status_code)
         if hint is not None:
             return EndpointError(message, hint=hint, status_code=error.status_code, **where)
@@ -350,7 +353,7 @@ class Transport:
     ) -> ModelError:
         where = error_context(self.endpoint, context, usage)
         if insufficient_quota(error):
-            return QuotaExceededError(f"insufficient quota: {error.message}", **where)
+            return QuotaExceededError(f"insufficient quota: {self.redact(error.message)}", **where)
         asked = retry_after_seconds(error)
         if asked is not None and asked > self.config.max_retry_after_seconds:
             return QuotaExceededError(
@@ -360,7 +363,8 @@ class Transport:
             )
         if transient(error):
             return ModelTransportError(
-                f"HTTP {error.status_code} after {usage.requests} attempts: {error.message}",
+                f"HTTP {error.status_code} after {usage.requests} attempts: "
+                f"{self.redact(error.message)}",
                 **where,
             )
         return self.request_error(error, context, usage)
