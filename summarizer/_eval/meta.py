@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from functools import lru_cache
@@ -33,13 +32,16 @@ from rouge_score import rouge_scorer
 from scipy.stats import kendalltau
 
 from summarizer._errors import FixtureError
-from summarizer._eval.support import Weight, article_weights, split, unit_support
+from summarizer._eval.support import (
+    Weight,
+    article_weights,
+    length_penalty,
+    split,
+    unit_support,
+)
 
 BOOTSTRAP_SAMPLES = 1000
 BOOTSTRAP_SEED = 20230710
-LENGTH_ALPHA = 2.0
-"""RoSE's length penalty: score x exp(min(0, (1 - words/reference words) / alpha))."""
-
 UnitMatcher = Callable[[str, list[str]], Awaitable[list[bool]]]
 """``await matcher(summary, units)`` -> one supported/not verdict per unit."""
 
@@ -89,16 +91,6 @@ def load_rose(path: Path) -> list[RoseArticle]:
     if not rows:
         raise FixtureError("no articles in meta-eval data", path=str(path))
     return rows
-
-
-def word_count(text: str) -> int:
-    return len(re.findall(r"\w+|[^\w\s]", text))
-
-
-def length_penalty(summary: str, reference: str) -> float:
-    """RoSE's penalty for summaries longer than the reference (1.0 when not longer)."""
-    ratio = word_count(summary) / max(1, word_count(reference))
-    return math.exp(min(0.0, (1 - ratio) / LENGTH_ALPHA))
 
 
 def unit_recall(units: Sequence[str], text: str) -> float:
@@ -294,3 +286,78 @@ def _systems(table: dict[str, list[tuple[str, str, float, float]]]) -> dict[str,
         system: {key: round(sum(v) / len(v), 4) for key, v in values.items() if v}
         for system, values in sorted(systems.items())
     }
+
+
+def meta_values(report: MetaReport) -> dict[str, float]:
+    """The gated numbers: the harness's taus, its margin over ROUGE-1, and the worst
+    self-recall and cross-recall over the reference sources."""
+    rows = {a.metric: a for a in report.agreement}
+    harness, rouge = rows["harness recall"], rows["ROUGE-1 F"]
+    return {
+        "summary_tau": harness.summary_tau,
+        "per_article_tau": harness.per_article_tau,
+        "system_tau": harness.system_tau,
+        "margin_over_rouge1": round(harness.summary_tau - rouge.summary_tau, 4),
+        "self_recall": min(r.self_recall for r in report.references),
+        "cross_recall": max(r.cross_recall for r in report.references),
+    }
+
+
+def gate_meta(report: MetaReport, limits: dict[str, float]) -> MetaReport:
+    """Record every ``min_<value>`` / ``max_<value>`` limit the report crosses."""
+    values = meta_values(report)
+    failures = []
+    for key, limit in limits.items():
+        kind, _, name = key.partition("_")
+        value = values.get(name)
+        if value is None or kind not in ("min", "max"):
+            failures.append(f"unknown meta threshold: {key}")
+        elif kind == "min" and value < limit:
+            failures.append(f"{name} {value:.3f} is below the minimum {limit}")
+        elif kind == "max" and value > limit:
+            failures.append(f"{name} {value:.3f} is above the maximum {limit}")
+    return report.model_copy(update={"gate_failures": failures})
+
+
+def markdown_meta(report: MetaReport) -> str:
+    lines = [
+        f"# Meta-evaluation: {Path(report.dataset).name} (matcher: {report.matcher})",
+        "",
+        f"{report.articles} articles, {report.summaries} scored summaries; Kendall tau-b "
+        f"against the human ACU scores; 95% interval from {BOOTSTRAP_SAMPLES} seeded "
+        f"bootstrap resamples of the articles. Time {report.seconds:.1f}s.",
+        "",
+        "| metric | human score | summary tau [95% CI] | per-article tau | system tau |",
+        "|---|---|---:|---:|---:|",
+    ]
+    for a in report.agreement:
+        low, high = a.summary_ci
+        lines.append(
+            f"| {a.metric} | {a.human} | {a.summary_tau:.3f} [{low:.3f}, {high:.3f}] | "
+            f"{a.per_article_tau:.3f} | {a.system_tau:.3f} |"
+        )
+    lines += ["", "| references | count | self-recall | cross-recall |", "|---|---:|---:|---:|"]
+    for r in report.references:
+        lines.append(
+            f"| {r.source} | {r.references} | {r.self_recall:.3f} | {r.cross_recall:.3f} |"
+        )
+    if report.systems:
+        names = list(next(iter(report.systems.values())))
+        lines += ["", "| system | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+        for system, values in report.systems.items():
+            lines.append(f"| {system} | " + " | ".join(f"{values[n]:.3f}" for n in names) + " |")
+    if report.gate_failures:
+        lines += ["", "## Gate failures", ""] + [f"- {f}" for f in report.gate_failures]
+    misses = [m for r in report.references for m in r.self_misses]
+    if misses:
+        lines += ["", "## Units a reference does not support (self-recall misses)", ""]
+        lines += [f"- {m}" for m in misses]
+    return "\n".join(lines) + "\n"
+
+
+def write_meta(report: MetaReport, folder: Path) -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / "meta.json", folder / "meta.md"
+    json_path.write_text(report.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    md_path.write_text(markdown_meta(report), encoding="utf-8")
+    return json_path, md_path

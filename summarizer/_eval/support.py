@@ -6,7 +6,7 @@ article's sentences) *support* one gold unit (a gold claim or an atomic content 
 **Decision rule** (gold -> prediction; extra detail in the prediction never hurts):
 
 1. The unit's *content terms* are its non-stopword words, stemmed with the Snowball
-   English stemmer (``snowballstemmer``; hyphenated words also give their parts);
+   English stemmer (``snowballstemmer``; hyphenated words give their parts);
    numbers are normalised (``40,000`` -> ``40000``). Number words ("two") are ordinary
    words, not numbers. A term of :data:`TYPO_MIN_LENGTH` or more characters also matches a
    term one edit away (optimal string alignment), so a typo in a unit is not a miss.
@@ -18,10 +18,12 @@ article's sentences) *support* one gold unit (a gold claim or an atomic content 
    spread over two sentences is still covered, and one sentence may cover many units).
 3. *Hard checks*, each of which blocks the match: every number of the unit is present (a
    different quantity blocks); every name of the unit (a capitalised word that is not the
-   first of its sentence, or is followed by another capitalised word) is present;
+   first of its sentence, or is followed by another capitalised word) is present, as
+   itself or a word of the same root (:func:`name_present`: China/Chinese);
    polarity agrees: a negator ("not", "no", "never", "n't", "without" ...) negates the
-   next :data:`NEGATION_SCOPE` content words of its clause, and the support may not
-   negate a term the unit affirms, nor affirm a term the unit negates.
+   next :data:`NEGATION_SCOPE` content word of its clause (the predicate it denies), and
+   unless both negate a common term, the support may not negate a term of the unit, nor
+   contain a term the unit negates.
 4. The unit is supported when its coverage is above :data:`SUPPORT_THRESHOLD` (a majority
    of its content is present) and no hard check fails.
 
@@ -32,6 +34,7 @@ that were missing, and the reason for the verdict.
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -47,7 +50,7 @@ from summarizer._text import STOPWORDS
 SUPPORT_THRESHOLD = 0.5
 """A unit is supported when more than this share (a majority) of its content terms is present."""
 
-NEGATION_SCOPE = 2
+NEGATION_SCOPE = 1
 """A negator ("not", "never", "n't" ...) negates the next this-many content words of its clause."""
 
 TYPO_MIN_LENGTH = 4
@@ -86,7 +89,7 @@ class Terms:
 
 
 def _words(sentence: str) -> list[tuple[bool, str]]:
-    """(is a name, token) pairs; hyphenated words also give their parts (25-year-old).
+    """(is a name, token) pairs; hyphenated words give their parts (25-year-old, US-Japan).
 
     A name is a capitalised word that is not the first of its sentence, or the first
     when the next word is capitalised too ("Michael König", "New York")."""
@@ -95,9 +98,8 @@ def _words(sentence: str) -> list[tuple[bool, str]]:
     for index, token in enumerate(tokens):
         following = tokens[index + 1] if index + 1 < len(tokens) else ""
         name = token[0].isupper() and (index > 0 or following[:1].isupper())
-        result.append((name, token))
-        if "-" in token.strip("-"):
-            result += [(name, part) for part in token.split("-") if part]
+        parts = [part for part in token.split("-") if part]
+        result += [(name, part) for part in parts] if len(parts) > 1 else [(name, token)]
     return result
 
 
@@ -155,6 +157,20 @@ def present(term: str, support: frozenset[str]) -> bool:
     )
 
 
+def name_present(name: str, support: frozenset[str]) -> bool:
+    """A name is present as itself, with a typo, or as a word of the same root: one is a
+    prefix of the other or they share all but the last letter of the shorter, at least
+    four letters (Russia/Russian, Korea/Korean, China/Chinese)."""
+    if present(name, support):
+        return True
+    for other in support:
+        shorter = min(len(name), len(other))
+        common = len(os.path.commonprefix([name, other]))
+        if common >= 4 and common >= shorter - 1:
+            return True
+    return False
+
+
 @dataclass(frozen=True)
 class SupportDecision:
     """Whether a gold unit is supported, by which text, and why."""
@@ -206,14 +222,20 @@ def _uniform(_term: str) -> float:
     return 1.0
 
 
-def unit_support(unit: str, texts: Sequence[str], weight: Weight | None = None) -> SupportDecision:
+def unit_support(
+    unit: str,
+    texts: Sequence[str],
+    weight: Weight | None = None,
+    exempt: frozenset[str] = frozenset(),
+) -> SupportDecision:
     """Decide whether ``texts`` support ``unit`` (see the module docstring for the rule).
 
     ``texts`` are the candidate supports: a summary's sentences (and claims), or an
     article's sentences. The unit is supported when most of its content terms
     are present in the best one or two texts and its numbers, names and polarity agree.
     ``weight`` (e.g. :func:`article_weights` of the source article) weighs the terms by
-    how informative they are; without it every term counts the same.
+    how informative they are; without it every term counts the same. Names in ``exempt``
+    (stemmed, e.g. ``terms(speaker).terms``) still count for coverage but are not required.
     """
     gold = terms(unit)
     candidates = [terms(t) for t in texts if t.strip()]
@@ -226,7 +248,7 @@ def unit_support(unit: str, texts: Sequence[str], weight: Weight | None = None) 
     weigh = weight or _uniform
     total = sum(weigh(term) for term in gold.terms)
     coverage = 1 - sum(weigh(term) for term in missing) / total if total > 0 else 0.0
-    reason = _blocked(gold, support)
+    reason = _blocked(gold, support, exempt)
     if reason is None and coverage <= SUPPORT_THRESHOLD:
         reason = f"coverage {coverage:.2f} is not above {SUPPORT_THRESHOLD}"
     return SupportDecision(
@@ -239,18 +261,35 @@ def unit_support(unit: str, texts: Sequence[str], weight: Weight | None = None) 
     )
 
 
-def _blocked(gold: Terms, support: Terms) -> str | None:
+def _blocked(gold: Terms, support: Terms, exempt: frozenset[str]) -> str | None:
     """Why the hard checks reject ``support`` for ``gold``, or None."""
     numbers = gold.numbers - support.numbers
     if numbers:
         return f"number(s) {', '.join(sorted(numbers))} not in the support"
-    names = sorted(n for n in gold.names if not present(n, support.terms))
+    names = sorted(n for n in gold.names - exempt if not name_present(n, support.terms))
     if names:
         return f"name(s) {', '.join(names)} not in the support"
-    denied = sorted((gold.terms - gold.negated) & support.negated)
+    if gold.negated & support.negated:
+        return None  # both negate the same thing
+    denied = sorted(support.negated & gold.terms)
     if denied:
         return f"polarity differs: the support negates {', '.join(denied)}"
-    affirmed = sorted(gold.negated & (support.terms - support.negated))
+    affirmed = sorted(gold.negated & support.terms)
     if affirmed:
         return f"polarity differs: the unit negates {', '.join(affirmed)}, the support does not"
     return None
+
+
+LENGTH_ALPHA = 2.0
+"""RoSE's length penalty: score x exp(min(0, (1 - tokens / reference tokens) / alpha))."""
+
+
+def token_count(text: str) -> int:
+    """Words and punctuation marks, the unit of RoSE's length penalty."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def length_penalty(summary: str, reference: str) -> float:
+    """RoSE's penalty for a summary longer than the reference (1.0 when not longer)."""
+    ratio = token_count(summary) / max(1, token_count(reference))
+    return math.exp(min(0.0, (1 - ratio) / LENGTH_ALPHA))
