@@ -45,7 +45,6 @@ from summarizer._eval.support import (
     unit_support,
 )
 from summarizer._models import Claim, DocumentFailure, DocumentSummary
-from summarizer._text import attribution
 
 JUDGE_FLOOR = 0.3
 WEIGHTS = {"core": 2.0, "supporting": 1.0}
@@ -210,8 +209,7 @@ def _speakers(
     by_id = {c.id: c for c in claims}
     errors = []
     for match in matches:
-        claim = by_id[match.predicted]
-        said, expected = claim.speaker or attribution(claim.text), by_gold[match.gold].speaker
+        said, expected = by_id[match.predicted].speaker, by_gold[match.gold].speaker
         if not speaker_matches(said, expected):
             errors.append(f"{match.predicted}: {said!r}, expected {expected!r}")
     right = len(matches) - len(errors)
