@@ -271,6 +271,6 @@ async def test_a_different_person_does_not_match() -> None:
     )
     wrong = right.model_copy(update={"claim": right.claim.replace("Tong Zhao", "Zhu Feng")})
     good = await score(fixture, prediction(fixture, [right]))
-    assert [m.gold for m in good.matches] == ["g14"] and good.speaker_errors == []
+    assert [m.gold for m in good.matches] == ["g14"]
     # the other person's name costs coverage: the claim no longer supports g14
     assert (await score(fixture, prediction(fixture, [wrong]))).matches == []
