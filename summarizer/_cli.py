@@ -277,13 +277,20 @@ def _eval_meta(args: argparse.Namespace) -> int:
     config = load_config(Path(args.fixtures))
     report = asyncio.run(_run_meta(dataset, references, args.matcher_model))
     report = gate_meta(report, config.get("thresholds", {}).get("meta", {}))
-    print(markdown_meta(report) if args.verbose else markdown_meta(report).split("\n## ")[0])
-    if args.report:
-        json_path, md_path = write_meta(report, Path(args.report))
-        print(f"wrote {json_path} and {md_path}", file=sys.stderr)
-    for failure in report.gate_failures:
+    written = write_meta(report, Path(args.report)) if args.report else None
+    return _eval_outcome(markdown_meta(report), written, report.gate_failures, args.verbose)
+
+
+def _eval_outcome(
+    text: str, written: tuple[Path, Path] | None, failures: list[str], verbose: bool
+) -> int:
+    """Print an eval report (its head unless verbose), where it was written, and the gate."""
+    print(text if verbose else text.split("\n## ", 1)[0])
+    if written:
+        print(f"wrote {written[0]} and {written[1]}", file=sys.stderr)
+    for failure in failures:
         print(f"GATE FAILED: {failure}", file=sys.stderr)
-    return EXIT_SOME_FAILED if report.gate_failures else EXIT_OK
+    return EXIT_SOME_FAILED if failures else EXIT_OK
 
 
 async def _run_meta(dataset: Path, references: list[Path], model: str | None) -> MetaReport:
@@ -332,14 +339,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = asyncio.run(run_eval(args.engine, folder, judge=judge))
     baseline = load_report(Path(args.baseline)) if args.baseline else None
     report = gate(report, folder, baseline)
-    text = markdown_report(report)
-    print(text.split("\n## ", 1)[0] if not args.verbose else text)
-    if args.report:
-        json_path, md_path = write_reports(report, Path(args.report))
-        print(f"wrote {json_path} and {md_path}", file=sys.stderr)
-    for failure in report.gate_failures:
-        print(f"GATE FAILED: {failure}", file=sys.stderr)
-    return EXIT_SOME_FAILED if report.gate_failures else EXIT_OK
+    written = write_reports(report, Path(args.report)) if args.report else None
+    return _eval_outcome(markdown_report(report), written, report.gate_failures, args.verbose)
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
