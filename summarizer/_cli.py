@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
@@ -22,6 +23,9 @@ from summarizer._pipeline import Summarizer
 from summarizer._render import json_array, markdown, result_line
 from summarizer._runner import ASSUMED_OUTPUT_TOKENS, describe_engine, estimate, print_report, run
 from summarizer._tokens import encoding_for_model
+
+if TYPE_CHECKING:
+    from summarizer._eval.meta import MetaReport
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -250,6 +254,56 @@ def _eval_digest(args: argparse.Namespace) -> int:
     return EXIT_SOME_FAILED if score.gate_failures else EXIT_OK
 
 
+def _eval_meta(args: argparse.Namespace) -> int:
+    """``summarizer eval meta DATASET.jsonl [--references FILE ...]``: harness vs humans."""
+    import asyncio
+
+    from summarizer._eval.harness import load_config
+    from summarizer._eval.meta import gate_meta, markdown_meta, write_meta
+
+    if args.target[0] != "meta" or len(args.target) != 2:
+        raise ValueError("usage: summarizer eval meta DATASET.jsonl [--references FILE ...]")
+    dataset = Path(args.target[1])
+    references = [Path(p) for p in args.references or []]
+    config = load_config(Path(args.fixtures))
+    report = asyncio.run(_run_meta(dataset, references, args.matcher_model))
+    report = gate_meta(report, config.get("thresholds", {}).get("meta", {}))
+    written = write_meta(report, Path(args.report)) if args.report else None
+    return _eval_outcome(markdown_meta(report), written, report.gate_failures, args.verbose)
+
+
+def _eval_outcome(
+    text: str, written: tuple[Path, Path] | None, failures: list[str], verbose: bool
+) -> int:
+    """Print an eval report (its head unless verbose), where it was written, and the gate."""
+    print(text if verbose else text.split("\n## ", 1)[0])
+    if written:
+        print(f"wrote {written[0]} and {written[1]}", file=sys.stderr)
+    for failure in failures:
+        print(f"GATE FAILED: {failure}", file=sys.stderr)
+    return EXIT_SOME_FAILED if failures else EXIT_OK
+
+
+async def _run_meta(dataset: Path, references: list[Path], model: str | None) -> MetaReport:
+    from summarizer._eval.meta import run_meta
+
+    if model is None:
+        return await run_meta(dataset, references)
+    from summarizer._cache import ResponseCache
+    from summarizer._client import ChatClient
+    from summarizer._config import default_cache_path
+    from summarizer._eval.matcher import LLMMatcher
+
+    client = ChatClient(LLMConfig.from_env(model=model), cache=ResponseCache(default_cache_path()))
+    matcher = LLMMatcher(client)
+    try:
+        report = await run_meta(dataset, references, matcher=matcher, matcher_name=matcher.name)
+    finally:
+        await client.aclose()
+    print(f"matcher: {matcher.calls} calls, ${client.spent_usd:.4f}", file=sys.stderr)
+    return report
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     """Score an engine against the hand-labelled fixtures; exit 1 when a gate fails."""
     import asyncio
@@ -262,6 +316,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         write_reports,
     )
 
+    if args.target:
+        return _eval_meta(args)
     if args.digest:
         return _eval_digest(args)
     folder = Path(args.fixtures)
@@ -274,14 +330,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     report = asyncio.run(run_eval(args.engine, folder, judge=judge))
     baseline = load_report(Path(args.baseline)) if args.baseline else None
     report = gate(report, folder, baseline)
-    text = markdown_report(report)
-    print(text.split("\n## ", 1)[0] if not args.verbose else text)
-    if args.report:
-        json_path, md_path = write_reports(report, Path(args.report))
-        print(f"wrote {json_path} and {md_path}", file=sys.stderr)
-    for failure in report.gate_failures:
-        print(f"GATE FAILED: {failure}", file=sys.stderr)
-    return EXIT_SOME_FAILED if report.gate_failures else EXIT_OK
+    written = write_reports(report, Path(args.report)) if args.report else None
+    return _eval_outcome(markdown_report(report), written, report.gate_failures, args.verbose)
 
 
 def cmd_schemas(args: argparse.Namespace) -> int:
@@ -323,7 +373,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run_parser.set_defaults(handler=cmd_run)
 
-    evaluate = commands.add_parser("eval", help="score an engine against evals/ fixtures")
+    evaluate = commands.add_parser(
+        "eval",
+        help="score an engine against evals/ fixtures; `eval meta DATA.jsonl`: harness vs humans",
+    )
+    evaluate.add_argument(
+        "target",
+        nargs="*",
+        metavar="meta DATASET.jsonl",
+        help="meta-evaluate the harness on RoSE-format human-labelled data",
+    )
+    evaluate.add_argument(
+        "--references", nargs="+", help="(meta) files of references with their units"
+    )
+    evaluate.add_argument(
+        "--matcher-model", help="(meta) decide support with this model instead of the rule"
+    )
     evaluate.add_argument("--engine", choices=["extractive", "llm", "replay"], default="extractive")
     evaluate.add_argument("--fixtures", default="evals", help="the evals folder (default: evals)")
     evaluate.add_argument("--report", help="folder to write ENGINE.json and ENGINE.md into")

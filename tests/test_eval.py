@@ -83,7 +83,10 @@ async def test_a_perfect_prediction_scores_one(article_id: str) -> None:
     assert result.weighted_recall == 1.0 and result.precision == 1.0
     assert result.grounding_rate == 1.0 and result.speaker_accuracy == 1.0
     assert result.invented == [] and result.must_not_stated == []
-    assert result.summary_coverage == 1.0  # the reference summary covers every core claim
+    assert result.combined_recall == 1.0 and result.gold_precision == 1.0
+    # every gold claim gets an explained decision, the best support being its own claim
+    assert [u.gold for u in result.units] == [g.id for g in fixture.claims]
+    assert all(u.claims and u.coverage > 0.5 for u in result.units)
 
 
 @pytest.mark.parametrize("article_id", sorted(FIXTURES))
@@ -132,7 +135,6 @@ async def test_paraphrased_claims_still_match_the_right_gold_claim() -> None:
     paraphrases = {
         "g4": "Some 10,000 or more North Korean soldiers are already in the Kursk province of Russia, reports say.",
         "g5": "In June 2023 Pyongyang and Moscow signed a pact on mutual defense.",
-        "g9": "Washington passed its concerns to Beijing, State Department spokesperson Matthew Miller said last week.",
         "g17": "Youth unemployment is rising in China, which also faces slower growth and a property slump.",
     }
     drafts = [
@@ -197,11 +199,11 @@ async def test_gates_fail_on_thresholds_and_on_regressions(tmp_path: Path) -> No
     strict = tmp_path / "evals"
     strict.mkdir()
     (strict / "config.toml").write_text(
-        f'articles = "{SEEDS}"\n[thresholds.extractive]\nmin_precision = 0.99\nmax_claims = 10\n'
+        f'articles = "{SEEDS}"\n[thresholds.extractive]\nmin_gold_precision = 0.99\nmax_claims = 10\n'
         "[regression]\nmax_drop = 0.01\n"
     )
     failures = gate(report, strict).gate_failures
-    assert any("precision" in f for f in failures) and any("claims" in f for f in failures)
+    assert any("gold_precision" in f for f in failures) and any("claims" in f for f in failures)
     better = report.model_copy(
         update={"aggregate": {**report.aggregate, "weighted_recall": 1.0, "invented": -1}}
     )
@@ -236,7 +238,7 @@ async def test_an_llm_judge_decides_borderline_pairs() -> None:
 
     fixture = FIXTURES["002_f248215e3943961e.txt"]
     vague = ClaimDraft(
-        claim="Beijing is keeping quiet in public about the soldiers heading to Ukraine.",
+        claim="Beijing has said nothing officially about North Korean troops going to Ukraine, though it is uneasy.",
         evidence="-",
         speaker=None,
         kind="fact",
@@ -269,5 +271,7 @@ async def test_a_different_person_does_not_match() -> None:
         kind="fact",
     )
     wrong = right.model_copy(update={"claim": right.claim.replace("Tong Zhao", "Zhu Feng")})
-    assert [m.gold for m in (await score(fixture, prediction(fixture, [right]))).matches] == ["g14"]
+    good = await score(fixture, prediction(fixture, [right]))
+    assert [m.gold for m in good.matches] == ["g14"]
+    # the other person's name costs coverage: the claim no longer supports g14
     assert (await score(fixture, prediction(fixture, [wrong]))).matches == []

@@ -20,7 +20,14 @@ from summarizer._config import SummarizerConfig
 from summarizer._documents import Document, load_file
 from summarizer._errors import FixtureError
 from summarizer._eval.fixtures import load_fixtures
-from summarizer._eval.scoring import AGGREGATE_RATES, ArticleScore, Judge, aggregate, score_article
+from summarizer._eval.scoring import (
+    AGGREGATE_RATES,
+    ArticleScore,
+    Judge,
+    UnitDecision,
+    aggregate,
+    score_article,
+)
 from summarizer._pipeline import Summarizer
 
 if sys.version_info >= (3, 11):
@@ -123,7 +130,11 @@ def gate(report: EvalReport, folder: Path, baseline: EvalReport | None = None) -
 TABLE_COLUMNS = [
     ("weighted_recall", "recall (w)"),
     ("core_recall", "core recall"),
+    ("summary_recall", "summary recall"),
+    ("combined_recall", "summary+claims"),
+    ("normalized_acu", "nACU"),
     ("precision", "precision"),
+    ("gold_precision", "gold precision"),
     ("grounding_rate", "grounded"),
     ("speaker_accuracy", "speakers"),
     ("summary_coverage", "coverage"),
@@ -183,15 +194,24 @@ def markdown_report(report: EvalReport) -> str:
             lines.append(f"- states a must-not fact: {statement}")
         for error in score.speaker_errors:
             lines.append(f"- speaker error {error}")
-        if score.matches:
-            lines += ["", "<details><summary>alignment</summary>", ""]
-            lines += [
-                f"- {m.predicted} → {m.gold} ({m.how} {m.score:.2f}): {m.predicted_text[:90]}"
-                for m in score.matches
-            ]
+        for text in score.unsupported:
+            lines.append(f"- claim the article does not support: {text}")
+        if score.units:
+            lines += ["", "<details><summary>gold claims: best support and why</summary>", ""]
+            lines += [_unit_line(u) for u in score.units]
             lines += ["", "</details>"]
         lines.append("")
     return "\n".join(lines)
+
+
+def _unit_line(unit: UnitDecision) -> str:
+    found = "found" if unit.claims else "missed"
+    where = f"summary {'yes' if unit.summary else 'no'}, both {'yes' if unit.combined else 'no'}"
+    missing = f"; missing {', '.join(unit.missing)}" if unit.missing else ""
+    return (
+        f"- {unit.gold} ({unit.importance}) {found} by the claims ({where}): {unit.reason}"
+        f"{missing}. Best: {unit.support[:160]!r}"
+    )
 
 
 def write_reports(report: EvalReport, folder: Path) -> tuple[Path, Path]:

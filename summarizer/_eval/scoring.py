@@ -1,48 +1,52 @@
-"""Scoring a summary against a hand-labelled fixture.
+"""Scoring a summary against a hand-labelled fixture, by support.
 
-**Alignment** (predicted claim <-> gold claim), offline and auditable:
+A gold claim counts as found when the prediction *supports* it
+(:func:`summarizer._eval.support.unit_support`: directional, gold -> prediction, many-to-one;
+numbers, names and polarity of the gold claim must agree; extra detail is fine). Terms are
+weighted by their inverse sentence frequency in the article. Every gold claim gets a
+:class:`UnitDecision`: the best supporting text, its coverage, the missing terms and why it
+matched or failed.
 
-- *lexical*: Dice overlap of stemmed content words (:func:`summarizer._text.bag`, with a
-  small synonym table: soldiers/forces -> troops, ...) between the predicted claim
-  and the gold claim or its support sentences, whichever is higher;
-- *evidence*: when the predicted claim is grounded, the share of its evidence span that
-  lies inside a gold support sentence's span in the article;
-- *numbers* and *names*: a number stated by the prediction but not by the gold claim or
-  its support halves the score (10,000 is not 20,000), and so does a name in place of the
-  gold one (a multi-word name, matched on its last word, that the gold text lacks while
-  the gold claim names someone the prediction lacks: Zhu Feng is not Tong Zhao);
-- score = max(lexical, evidence x 0.9 when the lexical overlap is at least 0.2).
+**Scores**, per article and as means over articles:
 
-Pairs are matched one to one, best score first, at ``MATCH_THRESHOLD`` or above. An
-optional judge (for instance an LLM, :class:`LLMJudge`) decides the pairs between
-``JUDGE_FLOOR`` and the threshold. Every match is reported with its score and how it was
-made, so a person can audit it.
+- *claim recall* (``weighted_recall``, importance-weighted: core 2, supporting 1, and
+  ``core_recall``): gold claims supported by the predicted claims;
+- *summary recall* (``summary_recall``, weighted) and *combined recall*
+  (``combined_recall``, summary sentences and claims together); ``summary_coverage`` is the
+  share of core claims the summary alone supports;
+- ``normalized_acu``: summary recall times RoSE's length penalty against the fixture's
+  reference summary (:func:`summarizer._eval.support.length_penalty`);
+- *claim precision* (``precision``): predicted claims the article supports;
+  ``gold_precision``: predicted claims that support a gold claim;
+- grounding rate; *invented* claims (ungrounded and supporting no gold claim); must-not
+  facts stated; *speaker accuracy* on the gold claims a predicted claim supports;
+  summary length against the budget; schema validity; calls, tokens, cost and time.
 
-**Scores**: claim recall weighted by importance (core 2, supporting 1) and core recall;
-precision; grounding rate; invented claims (neither matching gold nor grounded); must-not
-facts stated; speaker accuracy on matched claims; summary coverage of core claims (a
-core claim is covered when at least ``COVERAGE_THRESHOLD`` of its content words are in
-the summary) and summary length against the budget; schema validity; calls, tokens, cost
-and time.
+An optional judge (for instance an LLM, :class:`LLMJudge`) decides the gold claims the
+rule rejects when the best claim covers at least ``JUDGE_FLOOR`` of it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from summarizer._digest.cluster import entities
 from summarizer._eval.fixtures import ArticleFixture, GoldClaim
+from summarizer._eval.support import (
+    SupportDecision,
+    Weight,
+    article_weights,
+    length_penalty,
+    split,
+    terms,
+    unit_support,
+)
 from summarizer._models import Claim, DocumentFailure, DocumentSummary
-from summarizer._text import bag, dice, numbers, split_sentences, words
 
-MATCH_THRESHOLD = 0.5
 JUDGE_FLOOR = 0.3
-COVERAGE_THRESHOLD = 0.6
 WEIGHTS = {"core": 2.0, "supporting": 1.0}
 Judge = Callable[[str, str], Awaitable[bool]]
 
@@ -50,10 +54,24 @@ Judge = Callable[[str, str], Awaitable[bool]]
 class Match(BaseModel):
     predicted: str = Field(description="Predicted claim id.")
     gold: str = Field(description="Gold claim id.")
-    score: float
-    how: str = Field(description="lexical, evidence or judge")
+    score: float = Field(description="Coverage of the gold claim by the predicted claim.")
+    how: str = Field(description="support or judge")
     predicted_text: str
     gold_text: str
+
+
+class UnitDecision(BaseModel):
+    """Why a gold claim was found or missed, for each of the supports tried."""
+
+    gold: str
+    importance: str
+    claims: bool = Field(description="Supported by the predicted claims.")
+    summary: bool = Field(description="Supported by the summary's sentences.")
+    combined: bool = Field(description="Supported by the summary and the claims together.")
+    support: str = Field(description="The best supporting text among the claims.")
+    coverage: float
+    reason: str
+    missing: list[str] = Field(default_factory=list)
 
 
 class ArticleScore(BaseModel):
@@ -61,9 +79,16 @@ class ArticleScore(BaseModel):
     ok: bool
     weighted_recall: float = 0.0
     core_recall: float = 0.0
+    summary_recall: float = 0.0
+    combined_recall: float = 0.0
+    normalized_acu: float = 0.0
     precision: float = 0.0
+    gold_precision: float = 0.0
     grounding_rate: float = 0.0
     invented: list[str] = Field(default_factory=list)
+    unsupported: list[str] = Field(
+        default_factory=list, description="Predicted claims the article does not support."
+    )
     must_not_stated: list[str] = Field(default_factory=list)
     speaker_accuracy: float = 0.0
     speaker_errors: list[str] = Field(default_factory=list)
@@ -76,6 +101,7 @@ class ArticleScore(BaseModel):
     missed_supporting: list[str] = Field(default_factory=list)
     ungrounded: list[str] = Field(default_factory=list)
     matches: list[Match] = Field(default_factory=list)
+    units: list[UnitDecision] = Field(default_factory=list)
     calls: int = 0
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -84,81 +110,23 @@ class ArticleScore(BaseModel):
     error: str | None = None
 
 
-@dataclass
-class _Gold:
-    claim: GoldClaim
-    words: set[str]
-    support_words: set[str]
-    numbers: set[str]
-    text: str  # the claim and its support, case-folded, for name checks
-    spans: list[tuple[int, int]] = field(default_factory=list)
-
-
-def surnames(text: str) -> set[str]:
-    """Last words of the multi-word names in ``text`` (see
-    :func:`summarizer._digest.cluster.entities`), case-folded."""
-    return {re.split(r"[\s-]+", name)[-1] for name in entities(text) if " " in name}
-
-
-def plain(text: str) -> str:
-    """Words of ``text`` with abbreviations expanded (U.S. -> United States), case-folded."""
-    return " ".join(words(text)).casefold()
-
-
-def _gold(fixture: ArticleFixture, article: str) -> list[_Gold]:
-    golds = []
-    for claim in fixture.claims:
-        support = " ".join(claim.support)
-        spans = []
-        for sentence in claim.support:
-            start = article.find(sentence)
-            if start != -1:
-                spans.append((start, start + len(sentence)))
-        text = claim.claim + " " + support
-        golds.append(
-            _Gold(claim, bag(claim.claim), bag(support), numbers(text), plain(text), spans)
-        )
-    return golds
-
-
-def similarity(claim: Claim, gold: _Gold) -> tuple[float, str]:
-    words = bag(claim.text)
-    lexical = max(dice(words, gold.words), dice(words, gold.support_words))
-    evidence = 0.0
-    for span in claim.spans:
-        if span.start is None or span.end is None or span.end <= span.start:
-            continue
-        for start, end in gold.spans:
-            inside = max(0, min(span.end, end) - max(span.start, start))
-            evidence = max(evidence, inside / (span.end - span.start))
-    score, how = lexical, "lexical"
-    if lexical >= 0.2 and evidence * 0.9 > score:
-        score, how = evidence * 0.9, "evidence"
-    if numbers(claim.text) - gold.numbers:
-        score /= 2
-    predicted_text = plain(claim.text)
-    extra = any(name not in gold.text for name in surnames(claim.text))
-    missing = any(name not in predicted_text for name in surnames(gold.claim.claim))
-    if extra and missing:  # another name in place of the gold one
-        score /= 2
-    return score, how
+def speaker_names(speaker: str) -> set[str]:
+    """The capitalised words of a speaker, case-folded: "China's Foreign Ministry" ->
+    {china, foreign, ministry}."""
+    words = re.findall(r"[^\W\d_][\w\-]*", speaker.replace("’s", "").replace("'s", ""))
+    return {word.casefold() for word in words if word[0].isupper()}
 
 
 def speaker_matches(predicted: str | None, gold: str | None) -> bool:
+    """Same speaker: both absent, equal ignoring case, or the capitalised words of one are
+    all among the other's ("Miller" and "State Department spokesperson Matthew Miller";
+    not "Zhu Feng" and "Tong Zhao")."""
     if not predicted or not gold:
         return not predicted and not gold
-    a = {w.casefold().strip(".,'’s") for w in re.findall(r"[\w’'.-]+", predicted) if len(w) >= 3}
-    b = {w.casefold().strip(".,'’s") for w in re.findall(r"[\w’'.-]+", gold) if len(w) >= 3}
-    generic = {
-        "the",
-        "china's",
-        "ministry",
-        "foreign",
-        "spokesperson",
-        "spokespersons",
-        "officials",
-    }
-    return bool((a & b) - generic) or predicted.casefold() == gold.casefold()
+    if predicted.casefold() == gold.casefold():
+        return True
+    a, b = speaker_names(predicted), speaker_names(gold)
+    return bool(a and b) and (a <= b or b <= a)
 
 
 def states(text: str, phrases: list[str]) -> bool:
@@ -166,37 +134,105 @@ def states(text: str, phrases: list[str]) -> bool:
     return all(phrase in folded for phrase in phrases)
 
 
-async def align(claims: list[Claim], golds: list[_Gold], judge: Judge | None = None) -> list[Match]:
-    pairs = []
-    for claim in claims:
-        for gold in golds:
-            score, how = similarity(claim, gold)
-            if score >= JUDGE_FLOOR:
-                pairs.append((score, how, claim, gold))
-    pairs.sort(key=lambda p: (-p[0], p[2].id, p[3].claim.id))
-    used_predicted: set[str] = set()
-    used_gold: set[str] = set()
-    matches = []
-    for score, how, claim, gold in pairs:
-        if claim.id in used_predicted or gold.claim.id in used_gold:
-            continue
-        if score < MATCH_THRESHOLD:
-            if judge is None or not await judge(claim.text, gold.claim.claim):
-                continue
-            how = "judge"
-        used_predicted.add(claim.id)
-        used_gold.add(gold.claim.id)
-        matches.append(
-            Match(
-                predicted=claim.id,
-                gold=gold.claim.id,
-                score=round(score, 3),
-                how=how,
-                predicted_text=claim.text,
-                gold_text=gold.claim.claim,
+async def _decide(
+    gold: GoldClaim, claims: Sequence[Claim], weight: Weight, judge: Judge | None
+) -> tuple[SupportDecision, Claim | None, str]:
+    """The gold claim against the predicted claims: the decision, the claim that supports
+    it best (None when unsupported) and how (support or judge). The gold claim's speaker is
+    exempt from the name check (attribution is scored by the speaker accuracy, so a claim
+    with the wrong speaker still matches and shows up as a speaker error)."""
+    exempt = terms(gold.speaker).terms if gold.speaker else frozenset()
+    decision = unit_support(gold.claim, [c.text for c in claims], weight, exempt)
+    first = decision.support.split(" … ")[0]
+    best = next((c for c in claims if c.text == first), None)
+    if decision.supported:
+        return decision, best, "support"
+    if judge and best and decision.coverage >= JUDGE_FLOOR:
+        if await judge(best.text, gold.claim):
+            return decision, best, "judge"
+    return decision, None, "support"
+
+
+async def decide_units(
+    fixture: ArticleFixture,
+    article: str,
+    result: DocumentSummary,
+    judge: Judge | None = None,
+) -> tuple[list[UnitDecision], list[Match]]:
+    """Every gold claim against the claims, the summary, and both together."""
+    weight = article_weights(article)
+    summary = split(result.summary)
+    both = summary + [c.text for c in result.claims]
+    units, matches = [], []
+    for gold in fixture.claims:
+        decision, best, how = await _decide(gold, result.claims, weight, judge)
+        by_summary = unit_support(gold.claim, summary, weight).supported
+        combined = best is not None or unit_support(gold.claim, both, weight).supported
+        units.append(
+            UnitDecision(
+                gold=gold.id,
+                importance=gold.importance,
+                claims=best is not None,
+                summary=by_summary,
+                combined=combined,
+                support=decision.support,
+                coverage=decision.coverage,
+                reason=decision.reason if how == "support" else "judged the same claim",
+                missing=decision.missing,
             )
         )
-    return matches
+        if best is not None:
+            matches.append(
+                Match(
+                    predicted=best.id,
+                    gold=gold.id,
+                    score=decision.coverage,
+                    how=how,
+                    predicted_text=best.text,
+                    gold_text=gold.claim,
+                )
+            )
+    return units, matches
+
+
+def _weighted(units: list[UnitDecision], field: str) -> float:
+    total = sum(WEIGHTS[u.importance] for u in units)
+    got = sum(WEIGHTS[u.importance] for u in units if getattr(u, field))
+    return got / total if total else 1.0
+
+
+def _speakers(
+    fixture: ArticleFixture, claims: Sequence[Claim], matches: list[Match]
+) -> tuple[float, list[str]]:
+    """Share of the matched gold claims whose supporting claim names the right speaker."""
+    by_gold = {g.id: g for g in fixture.claims}
+    by_id = {c.id: c for c in claims}
+    errors = []
+    for match in matches:
+        said, expected = by_id[match.predicted].speaker, by_gold[match.gold].speaker
+        if not speaker_matches(said, expected):
+            errors.append(f"{match.predicted}: {said!r}, expected {expected!r}")
+    right = len(matches) - len(errors)
+    return (right / len(matches) if matches else 0.0), errors
+
+
+def _failed(fixture: ArticleFixture, result: DocumentFailure) -> ArticleScore:
+    return ArticleScore(
+        article_id=fixture.article_id,
+        ok=False,
+        missed_core=[c.id for c in fixture.claims if c.importance == "core"],
+        missed_supporting=[c.id for c in fixture.claims if c.importance == "supporting"],
+        error=f"{result.error_type}: {result.message}",
+        calls=result.usage.requests,
+    )
+
+
+def _valid(result: DocumentSummary) -> bool:
+    try:
+        DocumentSummary.model_validate(result.model_dump())
+        return True
+    except ValueError:
+        return False
 
 
 async def score_article(
@@ -208,74 +244,49 @@ async def score_article(
     judge: Judge | None = None,
 ) -> ArticleScore:
     if isinstance(result, DocumentFailure):
-        return ArticleScore(
-            article_id=fixture.article_id,
-            ok=False,
-            missed_core=[c.id for c in fixture.claims if c.importance == "core"],
-            error=f"{result.error_type}: {result.message}",
-            calls=result.usage.requests,
-        )
-    golds = _gold(fixture, article)
-    matches = await align(result.claims, golds, judge)
-    matched_gold = {m.gold for m in matches}
-    matched_predicted = {m.predicted: m for m in matches}
-    total = sum(WEIGHTS[g.claim.importance] for g in golds)
-    got = sum(WEIGHTS[g.claim.importance] for g in golds if g.claim.id in matched_gold)
-    core = [g for g in golds if g.claim.importance == "core"]
-    by_gold = {g.claim.id: g.claim for g in golds}
-    speaker_right = 0
-    speaker_errors = []
-    for claim in result.claims:
-        match = matched_predicted.get(claim.id)
-        if match is None:
-            continue
-        expected = by_gold[match.gold].speaker
-        if speaker_matches(claim.speaker, expected):
-            speaker_right += 1
-        else:
-            speaker_errors.append(f"{claim.id}: {claim.speaker!r}, expected {expected!r}")
-    summary_bag = bag(result.summary)
-    covered = sum(
-        1
-        for g in core
-        if g.words and len(g.words & summary_bag) / len(g.words) >= COVERAGE_THRESHOLD
-    )
-    texts = [c.text for c in result.claims] + [s.text for s in split_sentences(result.summary)]
-    must_not = [m.statement for m in fixture.must_not if any(states(t, m.match) for t in texts)]
+        return _failed(fixture, result)
+    units, matches = await decide_units(fixture, article, result, judge)
+    weight = article_weights(article)
+    sentences = split(article)
+    supported = {m.predicted for m in matches}
+    unsupported = [
+        c.text for c in result.claims if not unit_support(c.text, sentences, weight).supported
+    ]
+    speaker_accuracy, speaker_errors = _speakers(fixture, result.claims, matches)
+    core = [u for u in units if u.importance == "core"]
+    texts = [c.text for c in result.claims] + split(result.summary)
     words = len(result.summary.split())
     usage = result.provenance.usage
-    try:
-        DocumentSummary.model_validate(result.model_dump())
-        valid = True
-    except ValueError:
-        valid = False
     count = len(result.claims)
+    summary_recall = _weighted(units, "summary")
     return ArticleScore(
         article_id=fixture.article_id,
         ok=True,
-        weighted_recall=got / total if total else 1.0,
-        core_recall=sum(g.claim.id in matched_gold for g in core) / len(core) if core else 1.0,
-        precision=len(matches) / count if count else 0.0,
+        weighted_recall=_weighted(units, "claims"),
+        core_recall=sum(u.claims for u in core) / len(core) if core else 1.0,
+        summary_recall=summary_recall,
+        combined_recall=_weighted(units, "combined"),
+        normalized_acu=summary_recall * length_penalty(result.summary, fixture.reference_summary),
+        precision=(count - len(unsupported)) / count if count else 0.0,
+        gold_precision=sum(c.id in supported for c in result.claims) / count if count else 0.0,
         grounding_rate=sum(c.grounded for c in result.claims) / count if count else 1.0,
-        invented=[
-            c.text for c in result.claims if c.id not in matched_predicted and not c.grounded
+        invented=[c.text for c in result.claims if c.id not in supported and not c.grounded],
+        unsupported=unsupported,
+        must_not_stated=[
+            m.statement for m in fixture.must_not if any(states(t, m.match) for t in texts)
         ],
-        must_not_stated=must_not,
-        speaker_accuracy=speaker_right / len(matches) if matches else 0.0,
+        speaker_accuracy=speaker_accuracy,
         speaker_errors=speaker_errors,
-        summary_coverage=covered / len(core) if core else 1.0,
+        summary_coverage=sum(u.summary for u in core) / len(core) if core else 1.0,
         summary_words=words,
         budget_ratio=words / summary_words,
-        schema_valid=valid,
+        schema_valid=_valid(result),
         claims=count,
-        missed_core=[g.claim.id for g in core if g.claim.id not in matched_gold],
-        missed_supporting=[
-            g.claim.id
-            for g in golds
-            if g.claim.importance == "supporting" and g.claim.id not in matched_gold
-        ],
+        missed_core=[u.gold for u in core if not u.claims],
+        missed_supporting=[u.gold for u in units if u.importance == "supporting" and not u.claims],
         ungrounded=[c.text for c in result.claims if not c.grounded],
         matches=matches,
+        units=units,
         calls=usage.requests,
         prompt_tokens=usage.prompt_tokens,
         completion_tokens=usage.completion_tokens,
@@ -287,7 +298,11 @@ async def score_article(
 AGGREGATE_RATES = (
     "weighted_recall",
     "core_recall",
+    "summary_recall",
+    "combined_recall",
+    "normalized_acu",
     "precision",
+    "gold_precision",
     "grounding_rate",
     "speaker_accuracy",
     "summary_coverage",
@@ -307,6 +322,7 @@ def aggregate(scores: list[ArticleScore]) -> dict[str, Any]:
         schema_valid=round(sum(s.schema_valid for s in scores) / count, 4),
         claims=sum(s.claims for s in scores),
         invented=sum(len(s.invented) for s in scores),
+        unsupported=sum(len(s.unsupported) for s in scores),
         must_not_stated=sum(len(s.must_not_stated) for s in scores),
         calls=sum(s.calls for s in scores),
         prompt_tokens=sum(s.prompt_tokens for s in scores),
