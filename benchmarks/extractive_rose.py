@@ -2,7 +2,8 @@
 
     python benchmarks/extractive_rose.py [--data ../shared/eval-data/rose/rose_dev.jsonl]
 
-Needs the ``bench`` extra (snowballstemmer, rouge-score). For each article it scores
+Needs the ``bench`` extra (``pip install -e ".[bench]"``: snowballstemmer, rouge-score).
+For each article it scores
 
 - the engine's summary at 60 and 70 words (``ExtractiveEngine`` with that ``summary_words``),
 - the lead at the same counts: whole first sentences within the budget, and the first N
@@ -29,8 +30,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import snowballstemmer  # type: ignore[import-untyped]
-from rouge_score import rouge_scorer  # type: ignore[import-untyped]
+import snowballstemmer
+from rouge_score import rouge_scorer
 
 from summarizer._documents import Document
 from summarizer._engines import ExtractiveEngine, PreparedDocument
@@ -101,19 +102,26 @@ def lead_words(article: str, budget: int) -> str:
     return " ".join(article.split()[:budget])
 
 
-def engine_summary(article: str, budget: int, elapsed: list[float]) -> str:
+def engine_summary(article: str, budget: int, stats: dict[str, list[float]]) -> str:
+    """The engine's summary; records time, claims and the claims' share of sentences."""
     document = Document.from_text(article, id="rose")
     began = time.perf_counter()
     prepared = PreparedDocument(document, normalize_text(document.text))
     output = ExtractiveEngine().summarize(prepared, summary_words=budget)
-    elapsed.append(time.perf_counter() - began)
+    stats["seconds"].append(time.perf_counter() - began)
+    claims = output.chunks[0].claims
+    stats["claims"].append(len(claims))
+    stats["share"].append(len(claims) / max(1, len(split_sentences(prepared.normalized.text))))
+    stats["speakers"].append(sum(1 for c in claims if c.speaker) / max(1, len(claims)))
     return output.summary
 
 
-def evaluate(rows: list[dict[str, object]], scorer: Scorer) -> tuple[list[list[str]], float]:
-    """Table rows (name, words, human ACU, ACU recall, ROUGE-1 F) and ms per article."""
+def evaluate(
+    rows: list[dict[str, object]], scorer: Scorer
+) -> tuple[list[list[str]], dict[str, list[float]]]:
+    """Table rows (name, words, human ACU, ACU recall, ROUGE-1 F) and engine statistics."""
     scores: dict[str, list[tuple[float, float, int, float | None]]] = {}
-    elapsed: list[float] = []
+    stats: dict[str, list[float]] = {"seconds": [], "claims": [], "share": [], "speakers": []}
 
     def add(name: str, row: dict[str, object], text: str, human: float | None) -> None:
         acus = [str(a) for a in row["acus"]]  # type: ignore[attr-defined]
@@ -123,7 +131,7 @@ def evaluate(rows: list[dict[str, object]], scorer: Scorer) -> tuple[list[list[s
     for row in rows:
         article = str(row["article"])
         for budget in BUDGETS:
-            add(f"engine @{budget}", row, engine_summary(article, budget, elapsed), None)
+            add(f"engine @{budget}", row, engine_summary(article, budget, stats), None)
             add(f"lead sentences @{budget}", row, lead_sentences(article, budget), None)
             add(f"lead words @{budget}", row, lead_words(article, budget), None)
         for summary in row["summaries"]:  # type: ignore[attr-defined]
@@ -141,7 +149,7 @@ def evaluate(rows: list[dict[str, object]], scorer: Scorer) -> tuple[list[list[s
                 f"{statistics.mean(v[1] for v in values):.3f}",
             ]
         )
-    return table, 1000 * statistics.mean(elapsed) if elapsed else 0.0
+    return table, stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -154,13 +162,20 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     rows = [json.loads(line) for line in args.data.read_text(encoding="utf-8").splitlines()]
     rows = rows[: args.limit] if args.limit else rows
-    table, ms = evaluate(rows, acu_recall)
+    table, stats = evaluate(rows, acu_recall)
     print(f"{len(rows)} articles from {args.data.name}; ACU coverage share {COVERAGE}\n")
     print("| summary | words | human ACU | ACU recall | ROUGE-1 F |")
     print("|---|---:|---:|---:|---:|")
     for line in table:
         print("| " + " | ".join(line) + " |")
-    print(f"\nengine: {ms:.1f} ms per article (normalize + summarize)")
+    seconds = sorted(stats["seconds"])
+    print(
+        f"\nengine: {1000 * statistics.mean(seconds):.1f} ms per article (normalize + summarize;"
+        f" median {1000 * statistics.median(seconds):.1f}, max {1000 * seconds[-1]:.1f}); "
+        f"{statistics.mean(stats['claims']):.1f} claims per article (max "
+        f"{max(stats['claims']):.0f}), {100 * statistics.mean(stats['share']):.0f}% of its "
+        f"sentences; {100 * statistics.mean(stats['speakers']):.0f}% of claims have a speaker"
+    )
     return 0
 
 
