@@ -236,3 +236,16 @@ def test_the_seed_death_toll_is_a_fact(seeds_dir: Path) -> None:
         output, _ = run(seed(seeds_dir, prefix))
         tolls = [c for c in output.chunks[0].claims if "400,000" in c.claim]
         assert tolls and all(c.kind == ClaimKind.FACT for c in tolls)
+
+
+def test_single_quotes_open_and_close_but_apostrophes_do_not() -> None:
+    from summarizer._engines._selection import quotes_open
+
+    assert quotes_open("'My relations with Raheem are very strong and never once has he said.")
+    assert not quotes_open("'There's never any concern,' Rodgers told BT Sport.")
+    assert not quotes_open("The players' wages rose, and you’ve seen Mao’s son.")
+    text = "'We will stay. We are happy here,' the coach said. Fans cheered."
+    assert [u.text for u in quote_units(text, split_sentences(text))] == [
+        "'We will stay. We are happy here,' the coach said.",
+        "Fans cheered.",
+    ]

@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from summarizer._engines._selection import quotes_open
 from summarizer._models import ClaimKind
 from summarizer._text import ATTRIBUTION_VERB
 
@@ -68,17 +69,13 @@ def claim_budget(units: int, density: float = CLAIM_DENSITY) -> int:
     return max(3, round(density * math.sqrt(units)))
 
 
-def _quotes_open(text: str) -> bool:
-    return text.count("“") != text.count("”") or text.count('"') % 2 == 1
-
-
 def clauses(text: str, start: int, end: int) -> list[Clause]:
     """Atomic clauses of ``text[start:end]``, each a verbatim span, quotes never cut."""
     piece = text[start:end]
     cuts = [0]
     for match in _SPLIT.finditer(piece):
         head, tail = piece[cuts[-1] : match.start()], piece[match.end() :]
-        if _quotes_open(piece[: match.start()]) or len(head.split()) < MIN_CLAUSE_WORDS:
+        if quotes_open(piece[: match.start()]) or len(head.split()) < MIN_CLAUSE_WORDS:
             continue
         if len(tail.split()) < MIN_CLAUSE_WORDS:
             continue

@@ -1,7 +1,8 @@
 """Sentence units and budgeted coverage selection for the extractive engine.
 
-Units: the sentence splitter's spans, merged while a quotation is open, so that a quote
-that runs over several sentences is one unit and is never cut or entered mid-way.
+Units: the sentence splitter's spans, merged while a quotation (double or single quotes)
+is open, so that a quote that runs over several sentences is one unit and is never cut or
+entered mid-way.
 
 Selection maximises a monotone submodular coverage function under a word budget, the
 concept-coverage objective of Gillick & Favre (2009) with the cost-scaled greedy of
@@ -15,12 +16,18 @@ compares the result with the best single unit, which keeps the (1 - 1/e)/2 guara
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from summarizer._text import Sentence, content_words
 
-_OPENING = "“‘"
-_CLOSING = "”’"
+# Single quotes double as apostrophes ("you’ve", "players' wages"): one opens only at the
+# start of a word after a space or dash, and closes only after a word or punctuation when
+# no letter follows.
+_SINGLE = re.compile(
+    r"(?P<open>(?:^|(?<=[\s(\[—–-]))['‘](?=[A-Za-z0-9]))"
+    r"|(?P<close>(?<=[A-Za-z0-9.,!?…])['’](?=[\s.,;:!?)\]—–-]|$))"
+)
 
 
 @dataclass(frozen=True)
@@ -37,16 +44,18 @@ class Unit:
         return len(self.text.split())
 
 
-def _open_quotes(text: str) -> int:
-    """Quotes left open at the end of ``text``: curly pairs, else an odd count of '"'."""
-    opened = sum(text.count(c) for c in "“") - sum(text.count(c) for c in "”")
-    if opened > 0:
-        return opened
-    return text.count('"') % 2
+def quotes_open(text: str) -> bool:
+    """Whether ``text`` leaves a quotation open: curly or straight, double or single."""
+    if text.count("“") > text.count("”") or text.count('"') % 2:
+        return True
+    depth = 0
+    for match in _SINGLE.finditer(text):
+        depth = depth + 1 if match.group("open") else max(0, depth - 1)
+    return depth > 0
 
 
 def quote_units(text: str, sentences: list[Sentence], *, max_merge: int = 4) -> list[Unit]:
-    """Merge consecutive ``sentences`` of ``text`` while a double quotation is still open.
+    """Merge consecutive ``sentences`` of ``text`` while a quotation is still open.
 
     ``max_merge`` bounds the run so that one stray quotation mark cannot swallow the
     article; a run that never closes keeps its sentences apart.
@@ -55,12 +64,12 @@ def quote_units(text: str, sentences: list[Sentence], *, max_merge: int = 4) -> 
     i = 0
     while i < len(sentences):
         j = i
-        while _open_quotes(text[sentences[i].start : sentences[j].end]) and j + 1 < len(sentences):
+        while quotes_open(text[sentences[i].start : sentences[j].end]) and j + 1 < len(sentences):
             if j - i + 1 >= max_merge:
                 j = i
                 break
             j += 1
-        if _open_quotes(text[sentences[i].start : sentences[j].end]):
+        if quotes_open(text[sentences[i].start : sentences[j].end]):
             j = i
         start, end = sentences[i].start, sentences[j].end
         units.append(Unit(start, end, text[start:end], len(units)))
