@@ -249,3 +249,11 @@ def test_single_quotes_open_and_close_but_apostrophes_do_not() -> None:
         "'We will stay. We are happy here,' the coach said.",
         "Fans cheered.",
     ]
+
+
+def test_a_quote_paragraph_without_attribution_continues_the_last_speaker() -> None:
+    tracker = SpeakerTracker()
+    assert tracker.speaker("'We are happy here,' Rodgers told BT Sport.") == "Rodgers"
+    assert tracker.speaker("'He is a very strong character and will stay.'") == "Rodgers"
+    assert tracker.speaker("The club won 2-1 on Saturday.") is None
+    assert tracker.speaker("'It was a great moment.'") is None  # narration came between

@@ -7,7 +7,9 @@ attribution is a personal pronoun ("he says", "she told reporters") is given the
 person named as a speaker earlier in the article, the usual most-recent-antecedent rule;
 one that credits "the article", "the publication" or "the authors" is given the last named
 source of any kind (in a write-up of a magazine piece, that magazine), and none when the
-article has named no source, so the article itself is never a speaker.
+article has named no source, so the article itself is never a speaker. A sentence that
+is all quotation with no attribution of its own continues the last attributed quote, as
+news style runs one speaker's quote over several paragraphs.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ _DOCUMENT_ATTRIBUTION = re.compile(
     re.I,
 )
 _INSTITUTION = re.compile(r"^(?:The|A|An)\b")
+_QUOTE_START = re.compile(r"^[“\"‘']")
 
 
 def is_person(name: str) -> bool:
@@ -45,8 +48,16 @@ class SpeakerTracker:
     def __init__(self) -> None:
         self.last_person: str | None = None
         self.last_source: str | None = None
+        self.last_speaker: str | None = None
 
     def speaker(self, text: str) -> str | None:
+        found = self._speaker(text)
+        if found is None and _QUOTE_START.match(text):
+            return self.last_speaker
+        self.last_speaker = found
+        return found
+
+    def _speaker(self, text: str) -> str | None:
         name = attribution(text)
         if name:
             if is_person(name):
