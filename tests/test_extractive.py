@@ -257,3 +257,30 @@ def test_a_quote_paragraph_without_attribution_continues_the_last_speaker() -> N
     assert tracker.speaker("'He is a very strong character and will stay.'") == "Rodgers"
     assert tracker.speaker("The club won 2-1 on Saturday.") is None
     assert tracker.speaker("'It was a great moment.'") is None  # narration came between
+
+
+@pytest.mark.slow
+def test_output_does_not_depend_on_string_hashing(seeds_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "import json, sys; from pathlib import Path; from tests.test_extractive import run\n"
+        "out = [run(p)[0] for p in sorted(Path(sys.argv[1]).glob('*.txt'))]\n"
+        "print(json.dumps([[o.summary, o.key_points, [c.model_dump() for c in o.chunks[0].claims]]"
+        " for o in out]))"
+    )
+    outputs = set()
+    for hash_seed in ("1", "2"):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        done = subprocess.run(
+            [sys.executable, "-c", script, str(seeds_dir)],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=Path(__file__).resolve().parent.parent,
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1

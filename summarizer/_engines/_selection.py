@@ -16,6 +16,7 @@ compares the result with the best single unit, which keeps the (1 - 1/e)/2 guara
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
@@ -92,7 +93,7 @@ def select(units: list[Unit], budget: int) -> list[Unit]:
     weights = concept_weights(bags)
 
     def gain(index: int, covered: set[str]) -> float:
-        return sum(weights[c] for c in bags[index] - covered)
+        return _worth(bags[index] - covered, weights)
 
     chosen: list[int] = []
     covered: set[str] = set()
@@ -111,7 +112,7 @@ def select(units: list[Unit], budget: int) -> list[Unit]:
     singles = [i for i, u in enumerate(units) if 0 < u.words <= budget]
     if singles:
         single = max(singles, key=lambda i: (gain(i, set()), -i))
-        if gain(single, set()) > sum(weights[c] for c in covered):
+        if gain(single, set()) > _worth(covered, weights):
             chosen = [single]
     return [units[i] for i in sorted(chosen)]
 
@@ -142,4 +143,5 @@ def greedy_cover(
 
 
 def _worth(concepts: set[str], weights: dict[str, float]) -> float:
-    return sum(weights.get(c, 0.0) for c in concepts)
+    """Total weight; fsum is exact, so set order (string hashing) never changes a choice."""
+    return math.fsum(weights.get(c, 0.0) for c in concepts)
