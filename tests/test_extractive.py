@@ -284,3 +284,27 @@ def test_output_does_not_depend_on_string_hashing(seeds_dir: Path) -> None:
         )
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+def test_a_quote_reopened_at_each_paragraph_is_one_unit() -> None:
+    text = (
+        "Rodgers spoke on Saturday. 'My relations with Raheem are very strong. . "
+        "'He is a very strong character and will stay with the club.' The match ended 2-1."
+    )
+    units = [u.text for u in quote_units(text, split_sentences(text))]
+    assert units[1].startswith("'My relations") and units[1].endswith("with the club.'")
+
+
+def test_a_quote_that_never_closes_is_neither_summary_nor_claim() -> None:
+    text = (
+        "The council approved 40 new homes in Alder on Monday after a long debate. "
+        "Mayor Ann Cole said: 'We waited 12 years for this decision and it shows. "
+        "Construction of the 40 homes will start in May 2025 and finish in 2027."
+    )
+    document = Document.from_text(text, id="x")
+    output = ExtractiveEngine().summarize(
+        PreparedDocument(document, normalize_text(text)), summary_words=200
+    )
+    shown = [output.summary, *output.key_points, *(c.evidence for c in output.chunks[0].claims)]
+    assert output.summary and output.chunks[0].claims
+    assert not any("We waited 12 years" in part for part in shown)

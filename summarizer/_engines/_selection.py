@@ -22,13 +22,15 @@ from dataclasses import dataclass
 
 from summarizer._text import Sentence, content_words
 
-# Single quotes double as apostrophes ("you’ve", "players' wages"): one opens only at the
-# start of a word after a space or dash, and closes only after a word or punctuation when
-# no letter follows.
-_SINGLE = re.compile(
-    r"(?P<open>(?:^|(?<=[\s(\[—–-]))['‘](?=[A-Za-z0-9]))"
-    r"|(?P<close>(?<=[A-Za-z0-9.,!?…])['’](?=[\s.,;:!?)\]—–-]|$))"
+# Quote marks by position: one opens at the start of a word (after a space, dash or
+# bracket) and closes after a word or punctuation when no letter follows, so apostrophes
+# ("you’ve", "Mao’s") are neither. A quote that opens a sentence while another is open
+# continues it (news style re-opens a quote at each paragraph and closes it only once).
+_QUOTE_MARK = re.compile(
+    r"(?P<open>(?:^|(?<=[\s(\[—–-]))['‘\"“](?=[^\s'’\"”]))"
+    r"|(?P<close>(?<=[^\s'‘\"“])['’\"”](?=[\s.,;:!?)\]—–-]|$))"
 )
+_SENTENCE_START = re.compile(r"(?:^|[.!?…]['’\"”]?)\s*$")
 
 
 @dataclass(frozen=True)
@@ -47,11 +49,12 @@ class Unit:
 
 def quotes_open(text: str) -> bool:
     """Whether ``text`` leaves a quotation open: curly or straight, double or single."""
-    if text.count("“") > text.count("”") or text.count('"') % 2:
-        return True
     depth = 0
-    for match in _SINGLE.finditer(text):
-        depth = depth + 1 if match.group("open") else max(0, depth - 1)
+    for match in _QUOTE_MARK.finditer(text):
+        if match.group("close"):
+            depth = max(0, depth - 1)
+        elif not (depth and _SENTENCE_START.search(text, 0, match.start())):
+            depth += 1
     return depth > 0
 
 
@@ -87,10 +90,14 @@ def concept_weights(bags: list[set[str]]) -> dict[str, float]:
     return weights
 
 
-def select(units: list[Unit], budget: int) -> list[Unit]:
-    """Units covering the most concept weight within ``budget`` words, in article order."""
+def select(units: list[Unit], budget: int, weights: dict[str, float] | None = None) -> list[Unit]:
+    """Units covering the most concept weight within ``budget`` words, in article order.
+
+    ``weights`` defaults to :func:`concept_weights` of ``units``; pass the whole article's
+    when ``units`` is a part of it.
+    """
     bags = [set(content_words(u.text)) for u in units]
-    weights = concept_weights(bags)
+    weights = weights if weights is not None else concept_weights(bags)
 
     def gain(index: int, covered: set[str]) -> float:
         return _worth(bags[index] - covered, weights)

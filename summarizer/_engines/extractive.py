@@ -24,7 +24,14 @@ from summarizer._engines._facts import (
     clauses,
     is_checkable,
 )
-from summarizer._engines._selection import Unit, concept_weights, greedy_cover, quote_units, select
+from summarizer._engines._selection import (
+    Unit,
+    concept_weights,
+    greedy_cover,
+    quote_units,
+    quotes_open,
+    select,
+)
 from summarizer._engines._speakers import SpeakerTracker
 from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer._models import ChunkResult, ClaimDraft, SummaryWarning
@@ -59,15 +66,17 @@ class ExtractiveEngine(Engine):
             if len(s.text.split()) >= 3 and not (title and s.text.startswith(title))
         ]
         units = quote_units(normalized.text, sentences)[:MAX_UNITS]
-        chosen = select(units, summary_words)
-        if not chosen and units:  # the first sentence alone is over the budget
-            summary = " ".join(units[0].text.split()[:summary_words]) + " …"
-        else:
-            summary = " ".join(u.text for u in chosen)
         bags = [set(content_words(u.text)) for u in units]
         weights = concept_weights(bags)
+        # A unit whose quotation never closes is not shown on its own (unless all are so).
+        whole = [u for u in units if not quotes_open(u.text)] or units
+        chosen = select(whole, summary_words, weights)
+        if not chosen and whole:  # the first sentence alone is over the budget
+            summary = " ".join(whole[0].text.split()[:summary_words]) + " …"
+        else:
+            summary = " ".join(u.text for u in chosen)
         in_summary = {u.index for u in chosen}
-        rest = [u for u in units if u.index not in in_summary]
+        rest = [u for u in whole if u.index not in in_summary]
         covered = set().union(*(bags[i] for i in in_summary))
         picked = greedy_cover([bags[u.index] for u in rest], weights, KEY_POINTS, covered=covered)
         key_points = [rest[i].text for i in picked]
@@ -96,6 +105,8 @@ class ExtractiveEngine(Engine):
         candidates: list[tuple[Clause, str | None]] = []
         for unit in units:
             speaker = tracker.speaker(unit.text)
+            if quotes_open(unit.text):
+                continue
             for clause in clauses(normalized.text, unit.start, unit.end):
                 if is_checkable(clause.text):
                     candidates.append((clause, speaker))
