@@ -221,6 +221,7 @@ def test_seed_speakers_are_found_and_never_the_article(seeds_dir: Path) -> None:
         ("Prices are expected to rise by 4% next year.", None, "prediction"),
         ("The talks could have failed in 2019 but did not.", None, "fact"),
         ("Trade was agreed in May 2023.", None, "fact"),
+        ("Few economists predicted the crash of 2008.", None, "fact"),
         ("Beijing should rein in Pyongyang before it is too late.", None, "opinion"),
         ("China is losing its grip on the region, said Shen Dingli.", "Shen Dingli", "opinion"),
     ],

@@ -38,7 +38,7 @@ _ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
 _NUMBER = re.compile(r"\d")
 _FUTURE = re.compile(
     r"\b(?:will|won't|shall|going to|(?:is|are|am)\s+(?:expected|likely|set|poised|due)\s+to|"
-    r"forecasts?|predicts?|predicted)\b",
+    r"forecasts?|predicts?)\b",
     re.I,
 )
 _POSSIBILITY = re.compile(r"\b(?:could|may|might)\b(?!\s+(?:not\s+|well\s+)?have\b)")
