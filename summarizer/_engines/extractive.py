@@ -40,9 +40,9 @@ from summarizer._text import content_words, split_sentences
 MAX_UNITS = 400
 KEY_POINTS = 5
 EXTRACTIVE_NOTE = (
-    "Made by the offline extractive engine (no language model): summary and claims are "
-    "sentences selected from the article. Set OPENAI_API_KEY or OPENAI_BASE_URL (or pass "
-    "--engine llm --model NAME --base-url URL) to use a model."
+    "Made by the offline extractive engine (no language model): summary and claims are whole "
+    "sentences and clauses selected from the article. Set OPENAI_API_KEY or OPENAI_BASE_URL (or "
+    "pass --engine llm --model NAME --base-url URL) to use a model."
 )
 
 
