@@ -169,27 +169,29 @@ def numbers(text: str) -> set[str]:
 _VERBS = (
     r"said|says|say|told|tells|writes|wrote|notes|noted|argues|argued|believes|believed|warns|"
     r"warned|explains|explained|stated|states|added|adds|observes|observed|suggests|suggested|"
-    r"claims|claimed|called|calls|remarked|reportedly said|summarizes|summarises|points out|"
-    r"pointed out|cautions|cautioned|thinks|thought"
+    r"claims|claimed|called|calls|remarked|remarks|reportedly said|summarizes|summarises|"
+    r"points out|pointed out|cautions|cautioned|thinks|thought|insists|insisted|recalls|"
+    r"recalled|acknowledges|acknowledged|admits|admitted|concludes|concluded|asserts|asserted|"
+    r"stresses|stressed|contends|contended"
 )
 _NAME = r"(?:[A-Z][\w’'\-.]*(?:\s+(?:[A-Z][\w’'\-.]*|(?:de|van|von|al|bin|du|la|le)\b)){0,4})"
 _ATTRIBUTION_PATTERNS = [
-    re.compile(rf"\baccording to (?:the )?(?P<name>{_NAME})"),
+    re.compile(rf"\b[Aa]ccording to (?:the )?(?P<name>{_NAME})"),
     re.compile(rf"(?:,|[”\"])\s*(?:{_VERBS}) (?:the )?(?P<name>{_NAME})"),
+    re.compile(rf"(?P<name>{_NAME})(?:,[^,.;]{{3,90}},)?\s+(?:also\s+|[a-z]+ly\s+)?(?:{_VERBS})\b"),
     re.compile(
-        rf"(?P<name>{_NAME})(?:,[^,.;]{{3,90}},)?\s+(?:also\s+|reportedly\s+)?(?:{_VERBS})\b"
-    ),
-    re.compile(
-        rf"\b(?P<name>the (?:authors?|publication|article|analysts?|officials?))\s+(?:{_VERBS})\b",
+        rf"\b(?P<name>the (?:analysts?|officials?|authorities|police|government))\s+(?:{_VERBS})\b",
         re.I,
     ),
 ]
 _NOT_NAMES = {
     "The", "This", "That", "It", "He", "She", "They", "We", "I", "But", "And", "However",
     "Some", "Officially", "Meanwhile", "Recall", "Although", "Behind", "Last", "On", "In",
-    "As", "So", "Yet", "For", "Such", "Today", "Now",
+    "As", "So", "Yet", "For", "Such", "Today", "Now", "Article", "Publication", "Report",
+    "Study", "Story", "Piece", "Analysis", "Paper", "Author", "Authors", "A", "An", "His", "Her",
+    "Their", "Its", "Our", "My", "Your", "You", "If", "When", "While", "Why", "What",
 }  # fmt: skip
-ATTRIBUTION_VERB = re.compile(rf"\b(?:{_VERBS})\b|\baccording to\b")
+ATTRIBUTION_VERB = re.compile(rf"\b(?:{_VERBS})\b|\b[Aa]ccording to\b")
 
 
 def attribution(sentence: str) -> str | None:

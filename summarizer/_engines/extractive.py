@@ -1,168 +1,86 @@
 """The offline extractive engine: no model, deterministic, the eval baseline.
 
-Summary: the most central sentences by TextRank (Mihalcea & Tarau, 2004) over
-content-word overlap, with a lead bias for news (PageRank personalised towards early
-sentences, as in position-biased TextRank), kept in article order within the word budget.
+Summary: whole sentences (a quotation running over several is one unit) chosen for
+coverage of the article's concepts under the word budget, each concept weighted by its
+positional frequency, redundancy earning nothing (:mod:`._selection`), in article order.
 
-Claims: sentences that carry checkable content (a number, a date, an attribution such as
-"X said" or "according to X", or two or more named entities); each claim's evidence is
-its own sentence, copied from the original text, and its speaker the attributed name.
+Key points: up to five further units that best cover what the summary leaves out, so they
+never repeat a summary sentence.
+
+Claims: the article's important checkable facts, a number that grows with the article
+(:func:`._facts.claim_budget`), each an atomic clause whose evidence is its verbatim span
+of the original text, with the speaker from attribution and pronoun resolution
+(:mod:`._speakers`) and a kind from tense and modality (:func:`._facts.claim_kind`).
 """
 
 from __future__ import annotations
 
-import math
-import re
-
+from summarizer._engines._facts import (
+    CLAIM_DENSITY,
+    Clause,
+    claim_budget,
+    claim_kind,
+    claim_text,
+    clauses,
+    is_checkable,
+)
+from summarizer._engines._selection import (
+    Unit,
+    concept_weights,
+    greedy_cover,
+    quote_units,
+    quotes_open,
+    select,
+)
+from summarizer._engines._speakers import SpeakerTracker
 from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
-from summarizer._models import ChunkResult, ClaimDraft, ClaimKind, SummaryWarning
-from summarizer._text import ATTRIBUTION_VERB, Sentence, attribution, content_words, split_sentences
+from summarizer._models import ChunkResult, ClaimDraft, SummaryWarning
+from summarizer._text import content_words, split_sentences
 
-DAMPING = 0.85
-MAX_RANKED_SENTENCES = 400
-MAX_CLAIMS = 40
-_MONTH_OR_YEAR = re.compile(
-    r"\b(?:January|February|March|April|May|June|July|August|September|October|November|"
-    r"December|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday|yesterday|today|"
-    r"last (?:week|month|year)|this week|(?:1[89]|20)\d\d)\b"
-)
-_PREDICTION = re.compile(
-    r"\b(?:will|won't|is expected to|are expected to|is likely to|are likely to|could|may|"
-    r"might|would|risks?)\b"
-)
-_OPINION_VERB = re.compile(
-    r"\b(?:believes?|argues?|thinks?|warns?|suggests?|fears?|contends?|views?|sees?|"
-    r"analysts? (?:say|suggest|believe)|concern|uneasy|awkward|crucial|dangerous)\b",
-    re.IGNORECASE,
-)
-_ENTITY = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-_NUMBER = re.compile(r"\d")
+MAX_UNITS = 400
+KEY_POINTS = 5
 EXTRACTIVE_NOTE = (
-    "Made by the offline extractive engine (no language model): summary and claims are "
-    "sentences selected from the article. Set OPENAI_API_KEY or OPENAI_BASE_URL (or pass "
-    "--engine llm --model NAME --base-url URL) to use a model."
+    "Made by the offline extractive engine (no language model): summary and claims are whole "
+    "sentences and clauses selected from the article. Set OPENAI_API_KEY or OPENAI_BASE_URL (or "
+    "pass --engine llm --model NAME --base-url URL) to use a model."
 )
-
-
-def textrank(
-    sentences: list[Sentence], *, lead_bias: float = 1.0, iterations: int = 60
-) -> list[float]:
-    """Position-biased TextRank scores, one per sentence."""
-    count = len(sentences)
-    if count == 0:
-        return []
-    bags = [set(content_words(s.text)) for s in sentences]
-    edges: list[tuple[int, int, float]] = []
-    out_sums = [0.0] * count
-    for i in range(count):
-        for j in range(i + 1, count):
-            shared = len(bags[i] & bags[j])
-            if shared and len(bags[i]) > 1 and len(bags[j]) > 1:
-                weight = shared / (math.log(len(bags[i])) + math.log(len(bags[j])))
-                edges.append((i, j, weight))
-                out_sums[i] += weight
-                out_sums[j] += weight
-    incoming: list[list[tuple[int, float]]] = [[] for _ in range(count)]
-    for i, j, weight in edges:
-        incoming[j].append((i, weight / out_sums[i]))
-        incoming[i].append((j, weight / out_sums[j]))
-    prior = [1.0 / (i + 1) ** lead_bias for i in range(count)]
-    total = sum(prior)
-    prior = [p / total for p in prior]
-    dangling_nodes = [i for i in range(count) if not out_sums[i]]
-    scores = prior[:]
-    for _ in range(iterations):
-        dangling = sum(scores[i] for i in dangling_nodes)
-        updated = [
-            (1 - DAMPING) * prior[j]
-            + DAMPING * (sum(share * scores[i] for i, share in incoming[j]) + dangling * prior[j])
-            for j in range(count)
-        ]
-        converged = sum(abs(a - b) for a, b in zip(updated, scores, strict=True)) < 1e-9
-        scores = updated
-        if converged:
-            break
-    return scores
-
-
-def _word_count(text: str) -> int:
-    return len(text.split())
-
-
-def choose_summary(sentences: list[Sentence], scores: list[float], budget: int) -> list[Sentence]:
-    chosen: list[int] = []
-    used = 0
-    for index in sorted(range(len(sentences)), key=lambda i: (-scores[i], i)):
-        words = _word_count(sentences[index].text)
-        if used + words <= budget:
-            chosen.append(index)
-            used += words
-    return [sentences[i] for i in sorted(chosen)]
-
-
-def claim_kind(sentence: str, speaker: str | None) -> ClaimKind:
-    if _PREDICTION.search(sentence):
-        return ClaimKind.PREDICTION
-    if _OPINION_VERB.search(sentence) or (speaker and not _NUMBER.search(sentence)):
-        return ClaimKind.OPINION
-    return ClaimKind.FACT
-
-
-def is_checkable(sentence: str) -> bool:
-    if len(sentence.split()) < 6 or sentence.rstrip().endswith("?"):
-        return False
-    if _NUMBER.search(sentence) or _MONTH_OR_YEAR.search(sentence):
-        return True
-    if ATTRIBUTION_VERB.search(sentence):
-        return True
-    return len(set(_ENTITY.findall(sentence))) >= 2
 
 
 class ExtractiveEngine(Engine):
+    """The offline engine; ``claim_density`` scales the claim budget (see claim_budget)."""
+
     name: EngineName = "extractive"
 
-    def __init__(self, *, lead_bias: float = 1.0, max_claims: int = MAX_CLAIMS):
-        self.lead_bias = lead_bias
-        self.max_claims = max_claims
+    def __init__(self, *, claim_density: float = CLAIM_DENSITY) -> None:
+        self.claim_density = claim_density
 
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
         return self.summarize(prepared, summary_words=summary_words)
 
     def summarize(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
         normalized = prepared.normalized
-        original = prepared.document.text
         title = normalized.title
         sentences = [
             s
             for s in split_sentences(normalized.text)
             if len(s.text.split()) >= 3 and not (title and s.text.startswith(title))
         ]
-        ranked = sentences[:MAX_RANKED_SENTENCES]
-        scores = textrank(ranked, lead_bias=self.lead_bias)
-        summary_sentences = choose_summary(ranked, scores, summary_words)
-        if not summary_sentences and ranked:  # the first sentence alone is over the budget
-            summary = " ".join(ranked[0].text.split()[:summary_words]) + " …"
+        units = quote_units(normalized.text, sentences)[:MAX_UNITS]
+        bags = [set(content_words(u.text)) for u in units]
+        weights = concept_weights(bags)
+        # A unit whose quotation never closes is not shown on its own (unless all are so).
+        whole = [u for u in units if not quotes_open(u.text)] or units
+        chosen = select(whole, summary_words, weights)
+        if not chosen and whole:  # the first sentence alone is over the budget
+            summary = " ".join(whole[0].text.split()[:summary_words]) + " …"
         else:
-            summary = " ".join(s.text for s in summary_sentences)
-        order = sorted(range(len(ranked)), key=lambda i: (-scores[i], i))
-        key_points = [ranked[i].text for i in order[:5]]
-        claims: list[ClaimDraft] = []
-        candidates = [s for s in sentences if is_checkable(s.text)]
-        if len(candidates) > self.max_claims:
-            rank = {id(s): scores[i] for i, s in enumerate(ranked)}
-            keep = sorted(candidates, key=lambda s: -rank.get(id(s), 0.0))[: self.max_claims]
-            candidates = [s for s in candidates if s in keep]
-        for sentence in candidates:
-            start, end = normalized.span_to_original(sentence.start, sentence.end)
-            speaker = attribution(sentence.text)
-            claims.append(
-                ClaimDraft(
-                    claim=sentence.text,
-                    evidence=original[start:end],
-                    speaker=speaker,
-                    kind=claim_kind(sentence.text, speaker),
-                )
-            )
+            summary = " ".join(u.text for u in chosen)
+        in_summary = {u.index for u in chosen}
+        rest = [u for u in whole if u.index not in in_summary]
+        covered = set().union(*(bags[i] for i in in_summary))
+        picked = greedy_cover([bags[u.index] for u in rest], weights, KEY_POINTS, covered=covered)
+        key_points = [rest[i].text for i in picked]
+        claims = self._claims(prepared, units, weights)
         original_start, original_end = normalized.span_to_original(0, len(normalized.text))
         chunk = ChunkResult(
             index=0,
@@ -177,3 +95,32 @@ class ExtractiveEngine(Engine):
         )
         note = SummaryWarning(code="engine_note", message=EXTRACTIVE_NOTE)
         return EngineOutput(summary=summary, key_points=key_points, chunks=[chunk], warnings=[note])
+
+    def _claims(
+        self, prepared: PreparedDocument, units: list[Unit], weights: dict[str, float]
+    ) -> list[ClaimDraft]:
+        """The article's most important checkable clauses, in article order."""
+        normalized = prepared.normalized
+        tracker = SpeakerTracker()
+        candidates: list[tuple[Clause, str | None]] = []
+        for unit in units:
+            speaker = tracker.speaker(unit.text)
+            if quotes_open(unit.text):
+                continue
+            for clause in clauses(normalized.text, unit.start, unit.end):
+                if is_checkable(clause.text):
+                    candidates.append((clause, speaker))
+        bags = [set(content_words(c.text)) for c, _ in candidates]
+        picked = greedy_cover(bags, weights, claim_budget(len(units), self.claim_density))
+        claims: list[ClaimDraft] = []
+        for clause, speaker in (candidates[i] for i in picked):
+            start, end = normalized.span_to_original(clause.start, clause.end)
+            claims.append(
+                ClaimDraft(
+                    claim=claim_text(clause.text),
+                    evidence=prepared.document.text[start:end],
+                    speaker=speaker,
+                    kind=claim_kind(clause.text, speaker),
+                )
+            )
+        return claims
