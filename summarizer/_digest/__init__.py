@@ -115,14 +115,19 @@ async def _story(
         for doc in primaries
         for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc])
     ]
-    pairs = candidate_pairs(items)
+    same_text: dict[tuple[str, str | None], list[Item]] = {}
+    for item in items:  # near-duplicates repeat most claims word for word: align each once
+        same_text.setdefault((item.claim.text, item.quote), []).append(item)
+    twins = {group[0].key: group for group in same_text.values()}
+    distinct = [group[0] for group in same_text.values()]
+    pairs = candidate_pairs(distinct)
     claims = [
-        _digest_claim(i, group, corpus, len(groups))
-        for i, group in enumerate(align(items, pairs), start=1)
+        _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
+        for i, group in enumerate(align(distinct, pairs), start=1)
     ]
     published = {doc: corpus.by_id[doc].date for doc in primaries}
     contradictions, involved = find_contradictions(
-        pairs, items, published, corpus.source_of, corpus.clusters.copies
+        pairs, distinct, published, corpus.source_of, corpus.clusters.copies, twins
     )
     if confirm is not None:
         contradictions = await confirm_all(contradictions, confirm)

@@ -144,9 +144,11 @@ def find_contradictions(
     published: dict[str, str | None],
     source_of: dict[str, str] | None = None,
     copies: dict[str, list[str]] | None = None,
+    twins: dict[str, list[Item]] | None = None,
 ) -> tuple[list[Contradiction], dict[str, set[str]]]:
     """Contradictions between grounded claims, each reported once (see the module doc), and
-    for each the keys of every claim on one of its sides."""
+    for each the keys of every claim on one of its sides. ``twins`` maps an item's key to
+    every item with the same claim and quote (aligned once, stated by each)."""
     grounded = [item for item in items if item.quote]
     flags = [
         flag
@@ -154,16 +156,15 @@ def find_contradictions(
         if a.quote and b.quote
         for flag in _pair_flags(a, b, similarity, published)
     ] + _title_flags(grounded)
-    merged: dict[tuple[str, str, frozenset[str]], dict[tuple[str, str], list[Item]]] = {}
+    merged: dict[tuple[str, str, frozenset[str]], dict[tuple[str, str], dict[str, Item]]] = {}
     for slot, subject, a, b, va, vb in flags:
         if va == vb:
             continue
         sides = merged.setdefault((slot, subject, frozenset((va, vb))), {})
-        for item, value in ((a, va), (b, vb)):
-            group = (source_of or {}).get(item.doc_id, item.doc_id)
-            stated = sides.setdefault((value, group), [])
-            if all(other.key != item.key for other in stated):
-                stated.append(item)
+        for twin, value in ((a, va), (b, vb)):
+            for item in (twins or {}).get(twin.key, [twin]):  # claims with the same text
+                group = (source_of or {}).get(item.doc_id, item.doc_id)
+                sides.setdefault((value, group), {}).setdefault(item.key, item)
     found: list[Contradiction] = []
     involved: dict[str, set[str]] = {}
     for (slot, subject, _), sides in merged.items():
@@ -174,12 +175,12 @@ def find_contradictions(
                 slot=slot,  # type: ignore[arg-type]
                 description=_description(slot, subject, values),
                 sides=[
-                    _side(value, group, stated, copies or {})
+                    _side(value, group, list(stated.values()), copies or {})
                     for (value, group), stated in sorted(sides.items())
                 ],
             )
         )
-        involved[found[-1].id] = {item.key for stated in sides.values() for item in stated}
+        involved[found[-1].id] = {item.key for stated in sides.values() for item in stated.values()}
     return found, involved
 
 
