@@ -40,6 +40,11 @@ TOPICS = [
     "Teachers at {n1} schools in {place} protested on {day} against cuts announced by {org}. "
     "Education official {p1} said talks would continue.",
 ]
+LEADS = [
+    "{p1} and {p2} of {org} were in {place} when the news broke.",
+    "In {place}, {org} officials including {p1} met {p2} late on {day}.",
+    "{p2} said {p1} had warned {org} about {place} weeks ago.",
+]
 FILLER = [
     "The announcement drew comment from {shared}, which has followed the issue for months.",
     "Local media reported the news on {day} morning, citing {shared2}.",
@@ -85,8 +90,8 @@ def _word(rng: random.Random) -> str:
     return rng.choice(NOUNS) + "-" + "".join(rng.choice(SYLLABLES) for _ in range(2))
 
 
-def distinct_article(rng: random.Random, index: int) -> str:
-    """A news article of its own: invented people, places and organisations."""
+def story_values(rng: random.Random) -> dict[str, str]:
+    """The people, places, organisation, day and numbers of one invented story."""
     values = {
         "p1": _name(rng, 2),
         "p2": _name(rng, 2),
@@ -98,17 +103,27 @@ def distinct_article(rng: random.Random, index: int) -> str:
         "n2": str(rng.randint(2, 900)),
     }
     values["shared"], values["shared2"] = rng.sample(SHARED, 2)
-    body = TOPICS[index % len(TOPICS)].format(**values)
+    return values
+
+
+def article(rng: random.Random, values: dict[str, str], topic: int) -> str:
+    """One article on the story ``values`` from the angle ``topic``, in its own words."""
+    body = TOPICS[topic % len(TOPICS)].format(**values)
     everyday = [
         template.format(
             **{f"a{i}": rng.choice(ADJECTIVES) for i in (1, 2)},
             **{f"n{i}": _word(rng) for i in (1, 2, 3)},
             **{f"v{i}": rng.choice(VERBS) for i in (1, 2)},
         ).capitalize()
-        for template in rng.sample(EVERYDAY, 2)
+        for template in rng.sample(EVERYDAY, 4)
     ]
-    extra = [f.format(**values) for f in rng.sample(FILLER, 2)]
-    return " ".join([body, *everyday, *extra])
+    extra = [f.format(**values) for f in rng.sample(FILLER, 1)]
+    return " ".join([rng.choice(LEADS).format(**values), body, *everyday, *extra])
+
+
+def distinct_article(rng: random.Random, index: int) -> str:
+    """A news article of its own: invented people, places and organisations."""
+    return article(rng, story_values(rng), index)
 
 
 def distinct_articles(count: int, seed: int = 17) -> list[str]:

@@ -12,10 +12,10 @@ take part in contradictions; every quote shown is the article's own text at its 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from summarizer._digest.align import Item, align, candidate_pairs, items_of
-from summarizer._digest.cluster import Clusters, cluster, signature
+from summarizer._digest.cluster import Clusters, Signature, cluster, signature
 from summarizer._digest.contradictions import Confirm, confirm_all, find_contradictions
 from summarizer._digest.markdown import markdown_digest
 from summarizer._digest.models import (
@@ -34,11 +34,33 @@ STORY_SUMMARY_WORDS = 150
 
 
 @dataclass
+class _StoryParts:
+    groups: list[list[str]] = field(default_factory=list)
+    links: list[NearDuplicate] = field(default_factory=list)
+    duplicates: list[NearDuplicate] = field(default_factory=list)
+
+
+def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
+    """Each story's source groups, links and near-duplicate pairs (one pass over each)."""
+    story_of = {doc: n for n, members in enumerate(clusters.stories, start=1) for doc in members}
+    parts = {n: _StoryParts() for n in range(1, len(clusters.stories) + 1)}
+    for group in clusters.source_groups:
+        parts[story_of[group[0]]].groups.append(group)
+    for a, b, s in clusters.links:
+        parts[story_of[a]].links.append(NearDuplicate(articles=[a, b], similarity=s))
+    for a, b, s in clusters.duplicates:
+        parts[story_of[a]].duplicates.append(NearDuplicate(articles=[a, b], similarity=s))
+    return parts
+
+
+@dataclass
 class _Corpus:
     texts: dict[str, str]
     by_id: dict[str, DocumentSummary]
     clusters: Clusters
     source_of: dict[str, str]
+    words: dict[str, set[str]]  # content words by claim text
+    by_story: dict[int, _StoryParts]
 
 
 def _support(item: Item, corpus: _Corpus) -> Support:
@@ -88,9 +110,10 @@ async def build_digest(
     texts = {d.id: d.text for d in documents}
     for r in ok:
         texts.setdefault(r.doc_id, r.summary)
-    clusters = cluster([signature(r.doc_id, texts[r.doc_id]) for r in ok])
+    seen: dict[str, Signature] = {}
+    clusters = cluster([signature(r.doc_id, texts[r.doc_id], seen) for r in ok])
     source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
-    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of)
+    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, {}, _by_story(clusters))
     stories = [
         await _story(number, members, corpus, confirm)
         for number, members in enumerate(clusters.stories, start=1)
@@ -107,13 +130,13 @@ async def build_digest(
 async def _story(
     number: int, members: list[str], corpus: _Corpus, confirm: Confirm | None
 ) -> Story:
-    member_set = set(members)
     primaries = [doc for doc in members if doc in corpus.clusters.copies]
-    groups = [g for g in corpus.clusters.source_groups if g[0] in member_set]
+    parts = corpus.by_story[number]
+    groups = parts.groups
     items = [
         item
         for doc in primaries
-        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc])
+        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], corpus.words)
     ]
     same_text: dict[tuple[str, str | None], list[Item]] = {}
     for item in items:  # near-duplicates repeat most claims word for word: align each once
@@ -141,16 +164,8 @@ async def _story(
     return Story(
         id=f"s{number}",
         articles=members,
-        similarity=[
-            NearDuplicate(articles=[a, b], similarity=s)
-            for a, b, s in corpus.clusters.links
-            if a in member_set
-        ],
-        near_duplicates=[
-            NearDuplicate(articles=[a, b], similarity=s)
-            for a, b, s in corpus.clusters.duplicates
-            if a in member_set
-        ],
+        similarity=parts.links,
+        near_duplicates=parts.duplicates,
         source_groups=groups,
         sources=len(groups),
         summary=_story_summary(primaries, consensus, corpus.by_id),

@@ -43,12 +43,21 @@ class Item:
     end: int | None = None
 
 
-def items_of(doc_id: str, claims: list[Claim], text: str | None = None) -> list[Item]:
+def items_of(
+    doc_id: str,
+    claims: list[Claim],
+    text: str | None = None,
+    words: dict[str, set[str]] | None = None,
+) -> list[Item]:
     """One item per claim; with the article's ``text``, a grounded claim's quote is the
-    article's own text at the first located span (never the engine's paraphrase)."""
+    article's own text at the first located span (never the engine's paraphrase).
+    ``words`` caches content words by claim text (near-duplicates repeat claims)."""
+    cache = {} if words is None else words
     items = []
     for claim in claims:
-        item = Item(f"{doc_id}#{claim.id}", doc_id, claim, set(content_words(claim.text)))
+        if claim.text not in cache:
+            cache[claim.text] = set(content_words(claim.text))
+        item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
         span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
         if text is not None and claim.grounded and span and span.start is not None:
             item.quote, item.start, item.end = text[span.start : span.end], span.start, span.end

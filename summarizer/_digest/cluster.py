@@ -14,7 +14,9 @@
    the MinHash is over the word set.
    Candidates come from MinHash LSH over the group *leaders* only (an article that joins a
    group is not indexed), so a story of 10,000 copies costs 10,000 queries against a few
-   leaders, not 50 million pairs; every candidate is checked with the exact Jaccard.
+   leaders, not 50 million pairs. A candidate must come up in both the word LSH and a
+   name LSH (articles of one template, such as weather reports, share words but not
+   names), and is then checked exactly.
 3. **Stories**: group leaders whose *name* sets (capitalised word runs, see
    :func:`entities`) have a rarity-weighted Jaccard similarity of at least
    ``STORY_THRESHOLD`` and share at least ``MIN_SHARED_NAMES`` names are linked; a story
@@ -44,6 +46,7 @@ STORY_THRESHOLD = 0.1
 MIN_SHARED_NAMES = 3
 DUPLICATE_THRESHOLD = 0.25
 DUPLICATE_NAMES_THRESHOLD = 0.25
+NAMES_LSH_THRESHOLD = 0.2  # candidates' unweighted name Jaccard (the seeds' pairs: 0.48, 0.60)
 NUM_PERM = 128
 KEYS_PER_DOC = 6
 WINDOW = 64
@@ -116,9 +119,17 @@ class Signature:
     fingerprint: str = ""
 
 
-def signature(doc_id: str, text: str) -> Signature:
+def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) -> Signature:
+    """Names, content words and a fingerprint of the text; with ``seen`` (fingerprint ->
+    signature), a copy of a text already seen shares that text's sets."""
     fingerprint = hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
-    return Signature(doc_id, entities(text), set(content_words(text)), fingerprint)
+    if seen is not None and fingerprint in seen:
+        first = seen[fingerprint]
+        return Signature(doc_id, first.entities, first.words, fingerprint)
+    made = Signature(doc_id, entities(text), set(content_words(text)), fingerprint)
+    if seen is not None:
+        seen[fingerprint] = made
+    return made
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
@@ -182,26 +193,33 @@ def source_groups(
     primaries: list[Signature],
 ) -> tuple[dict[str, str], list[tuple[str, str, float]]]:
     """doc id -> its group leader, and the verified (member, leader, similarity) pairs."""
-    lsh = MinHashLSH(threshold=DUPLICATE_THRESHOLD, num_perm=NUM_PERM, weights=(0.2, 0.8))
+    words_lsh = MinHashLSH(threshold=DUPLICATE_THRESHOLD, num_perm=NUM_PERM, weights=(0.2, 0.8))
+    names_lsh = MinHashLSH(threshold=NAMES_LSH_THRESHOLD, num_perm=NUM_PERM, weights=(0.4, 0.6))
     by_id = {sig.doc_id: sig for sig in primaries}
     weight = name_weights(primaries)
     groups = UnionFind(by_id)
     pairs = []
     for sig in primaries:
-        hashed = minhash(sig.words)
+        hashed, named = minhash(sig.words), minhash(sig.entities)
+        candidates = set(words_lsh.query(hashed))
+        if candidates and sig.entities:  # a retelling shares words *and* names
+            candidates &= set(names_lsh.query(named))
         joined = False
-        for leader in lsh.query(hashed):
-            similarity = jaccard(sig.words, by_id[leader].words)
-            names = weighted_jaccard(sig.entities, by_id[leader].entities, weight)
+        for leader in sorted(candidates):
+            other = by_id[leader]
+            similarity = jaccard(sig.words, other.words)
             if similarity >= DUPLICATE_THRESHOLD and (
-                names >= DUPLICATE_NAMES_THRESHOLD or not sig.entities | by_id[leader].entities
+                not sig.entities | other.entities
+                or weighted_jaccard(sig.entities, other.entities, weight)
+                >= DUPLICATE_NAMES_THRESHOLD
             ):
                 groups.union(leader, sig.doc_id)
                 first, second = sorted((leader, sig.doc_id))
                 pairs.append((first, second, round(similarity, 3)))
                 joined = True
         if not joined:
-            lsh.insert(sig.doc_id, hashed)
+            words_lsh.insert(sig.doc_id, hashed)
+            names_lsh.insert(sig.doc_id, named)
     return {doc: groups.find(doc) for doc in by_id}, pairs
 
 
@@ -219,11 +237,10 @@ def story_links(leaders: list[Signature]) -> list[tuple[str, str, float]]:
             blocks[name].append(sig)
     links = []
     for a, b in block_pairs(blocks.values(), lambda sig: sig.doc_id, WINDOW):
-        shared = a.entities & b.entities
-        similarity = sum(weight[n] for n in shared) / sum(
-            weight[n] for n in a.entities | b.entities
-        )
-        if len(shared) >= MIN_SHARED_NAMES and similarity >= STORY_THRESHOLD:
+        if len(a.entities & b.entities) < MIN_SHARED_NAMES:
+            continue
+        similarity = weighted_jaccard(a.entities, b.entities, weight)
+        if similarity >= STORY_THRESHOLD:
             first, second = sorted((a.doc_id, b.doc_id))
             links.append((first, second, round(similarity, 3)))
     return sorted(links)
