@@ -13,10 +13,10 @@ small edits.
 Only the digest stage is timed: the extractive engine's claim extraction would dominate
 at 100k articles and another engineer owns it, so each article's claims here are its
 sentences, each grounded at its own span (what the extractive engine gives, minus its
-scoring). Each size runs in its own process; peak memory is that process's maximum RSS
-(corpus and claims included). Scores use pair counting: story precision / recall over
-pairs of articles put in one story; near-duplicate precision / recall over pairs put in
-one source group.
+scoring). Each size runs in its own process; memory is that process's maximum RSS before
+the digest (the corpus, documents and claims) and at the end. Scores use pair counting:
+story precision / recall over pairs of articles put in one story; near-duplicate
+precision / recall over pairs put in one source group.
 """
 
 from __future__ import annotations
@@ -150,6 +150,7 @@ async def digest_run(size: int) -> dict[str, float]:
     rows = corpus(size)
     documents = [Document.from_text(text, id=doc_id) for doc_id, text, _, _ in rows]
     results = summaries(rows)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started, cpu = time.perf_counter(), time.process_time()
     report = await build_digest(results, documents)  # type: ignore[arg-type]
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
@@ -168,6 +169,7 @@ async def digest_run(size: int) -> dict[str, float]:
         "contradictions": sum(len(s.contradictions) for s in report.stories),
         "digest_s": seconds,
         "cpu_s": cpu,
+        "input_mib": before,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
 
@@ -182,9 +184,10 @@ def main() -> None:
         return
     print(
         "| articles | stories planted | stories found | story pair P / R "
-        "| near-dup pair P / R | contradictions | digest wall s | digest CPU s | peak MiB |"
+        "| near-dup pair P / R | contradictions | digest wall s | digest CPU s "
+        "| MiB before digest | peak MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True
@@ -197,7 +200,7 @@ def main() -> None:
             f"| {row['articles']:,} | {row['planted']:,} | {row['stories']:,} | "
             f"{row['story_p']:.3f} / {row['story_r']:.3f} | {row['dup_p']:.3f} / "
             f"{row['dup_r']:.3f} | {row['contradictions']:,} | {row['digest_s']:.1f} | "
-            f"{row['cpu_s']:.1f} | "
+            f"{row['cpu_s']:.1f} | {row['input_mib']:.0f} | "
             f"{row['peak_mib']:.0f} |"
         )
 

@@ -90,6 +90,8 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
     swallow different facts. Claims with other numbers, or one negated and the other not,
     never merge: they are contradiction candidates, not one fact.
     """
+    if not pairs:  # a story of one article, or nothing related: every claim on its own
+        return [[item] for item in items]
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):

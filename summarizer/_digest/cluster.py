@@ -47,7 +47,7 @@ MIN_SHARED_NAMES = 3
 DUPLICATE_THRESHOLD = 0.25
 DUPLICATE_NAMES_THRESHOLD = 0.25
 NAMES_LSH_THRESHOLD = 0.2  # candidates' unweighted name Jaccard (the seeds' pairs: 0.48, 0.60)
-NUM_PERM = 128
+NUM_PERM = 64
 KEYS_PER_DOC = 6
 WINDOW = 64
 _CALENDAR = {
@@ -133,7 +133,8 @@ def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) 
 
 
 def jaccard(a: set[str], b: set[str]) -> float:
-    return len(a & b) / len(a | b) if a or b else 0.0
+    shared = len(a & b)
+    return shared / (len(a) + len(b) - shared) if a or b else 0.0
 
 
 def name_weights(signatures: list[Signature]) -> dict[str, float]:

@@ -66,7 +66,7 @@ def _contradiction_lines(c: Contradiction) -> list[str]:
         for column in columns:
             side = column[row] if row < len(column) else None
             more = len(side.articles) - 1 if side else 0
-            note = f" (+{more} more in this source group)" if more > 0 else ""
+            note = f" (+{_plural(more, 'more article')} of this source)" if more > 0 else ""
             cells.append(f"`{side.doc_id}`{note}: {_quote(side.quote)}" if side else "")
         lines.append("  | " + " | ".join(cells) + " |")
     return lines + [""]

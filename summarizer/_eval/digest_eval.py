@@ -59,7 +59,9 @@ def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
         for p in combinations(sorted({*sum(c.near_duplicates, [])}), 2)
         if any(set(p) <= set(group) for group in c.near_duplicates)
     }
-    predicted_dups = {frozenset(d.articles) for s in report.stories for d in s.near_duplicates}
+    predicted_dups = {  # every pair of a source group (near_duplicates lists leader pairs)
+        frozenset(p) for s in report.stories for g in s.source_groups for p in combinations(g, 2)
+    }
     claims = [c for s in report.stories for c in s.consensus + s.disputed + s.unique]
     facts, correct, jaccards = [], 0, []
     for fact in fixture.facts:
