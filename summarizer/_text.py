@@ -99,45 +99,6 @@ def content_words(text: str) -> list[str]:
     return result
 
 
-SYNONYMS = {
-    "soldier": "troop",
-    "forc": "troop",
-    "force": "troop",
-    "beij": "china",
-    "beijing": "china",
-    "chinese": "china",
-    "pyongyang": "north",
-    "moscow": "russia",
-    "russian": "russia",
-    "washington": "united",
-    "u.s": "united",
-    "us": "united",
-    "american": "united",
-    "sent": "send",
-    "deploy": "send",
-    "deployment": "send",
-    "dispatch": "send",
-    "stat": "say",
-    "note": "say",
-    "told": "say",
-    "revealed": "say",
-    "reveal": "say",
-    "worri": "concern",
-    "worry": "concern",
-    "worrisome": "concern",
-    "uneasy": "concern",
-    "unease": "concern",
-    "pact": "agreement",
-    "treaty": "agreement",
-    "deal": "agreement",
-}
-
-
-def bag(text: str) -> set[str]:
-    """Content words with synonyms folded together, for comparing claims."""
-    return {SYNONYMS.get(word, word) for word in content_words(text)}
-
-
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     """Shared share of two word sets; 0.0 when either is empty (nothing to compare)."""
     return len(a & b) / len(a | b) if a and b else 0.0

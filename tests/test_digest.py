@@ -131,7 +131,7 @@ def test_the_digest_command_writes_both_files(tmp_path: Path, seeds_dir: Path) -
     report = DigestReport.model_validate(json.loads((tmp_path / "digest.json").read_text()))
     assert report.stories and report.engine == "extractive"
     markdown = (tmp_path / "digest.md").read_text()
-    assert "### Contradictions" in markdown and "Near-duplicates" in markdown
+    assert "### Contradictions" in markdown and "(+1 near-duplicate)" in markdown
 
 
 async def test_a_model_confirms_or_rejects_contradiction_candidates() -> None:

@@ -1,19 +1,25 @@
-"""The corpus digest: stories, cross-source support, and contradictions.
+"""The corpus digest: stories, independent sources, cross-source support, contradictions.
 
 :func:`build_digest` works on pipeline results (any engine); ``summarizer digest`` and
 :func:`summarizer.adigest` (:mod:`summarizer._digest.corpus`) run the pipeline first
 (cached results reused).
+
+Articles with the same text are aligned once (the others are listed as copies);
+near-duplicate articles form one source group, and support and contradictions count
+source groups. Only grounded claims (a quote located in the article) count as support or
+take part in contradictions; every quote shown is the article's own text at its span.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 
 from summarizer._digest.align import Item, align, candidate_pairs, items_of
-from summarizer._digest.cluster import UnionFind, cluster, signature
+from summarizer._digest.cluster import Clusters, Signature, cluster, signature
 from summarizer._digest.contradictions import Confirm, confirm_all, find_contradictions
+from summarizer._digest.markdown import markdown_digest
 from summarizer._digest.models import (
-    Contradiction,
     DigestClaim,
     DigestReport,
     NearDuplicate,
@@ -28,32 +34,66 @@ __all__ = ["DigestReport", "build_digest", "markdown_digest"]
 STORY_SUMMARY_WORDS = 150
 
 
-def _support(item: Item) -> Support:
-    span = next((s for s in item.claim.spans if s.start is not None), None)
+@dataclass
+class _StoryParts:
+    groups: list[list[str]] = field(default_factory=list)
+    links: list[NearDuplicate] = field(default_factory=list)
+    duplicates: list[NearDuplicate] = field(default_factory=list)
+
+
+def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
+    """Each story's source groups, links and near-duplicate pairs (one pass over each)."""
+    story_of = {doc: n for n, members in enumerate(clusters.stories, start=1) for doc in members}
+    parts = {n: _StoryParts() for n in range(1, len(clusters.stories) + 1)}
+    for group in clusters.source_groups:
+        parts[story_of[group[0]]].groups.append(group)
+    for a, b, s in clusters.links:
+        parts[story_of[a]].links.append(NearDuplicate(articles=[a, b], similarity=s))
+    for a, b, s in clusters.duplicates:
+        parts[story_of[a]].duplicates.append(NearDuplicate(articles=[a, b], similarity=s))
+    return parts
+
+
+@dataclass
+class _Corpus:
+    texts: dict[str, str]
+    by_id: dict[str, DocumentSummary]
+    clusters: Clusters
+    source_of: dict[str, str]
+    words: dict[str, set[str]]  # content words by claim text
+    by_story: dict[int, _StoryParts]
+
+
+def _support(item: Item, corpus: _Corpus) -> Support:
+    grounded = item.quote is not None
     return Support(
         doc_id=item.doc_id,
         claim_id=item.claim.id,
         claim=item.claim.text,
-        evidence=item.claim.evidence,
-        start=span.start if span else None,
-        end=span.end if span else None,
-        grounded=item.claim.grounded,
+        evidence=item.quote if item.quote is not None else item.claim.evidence,
+        start=item.start,
+        end=item.end,
+        grounded=grounded,
+        source=corpus.source_of[item.doc_id],
+        copies=corpus.clusters.copies.get(item.doc_id, []),
     )
 
 
-def _digest_claim(
-    number: int, group: list[Item], source_of: dict[str, str], total: int
-) -> DigestClaim:
-    articles = sorted({item.doc_id for item in group})
-    sources = len({source_of[doc] for doc in articles})
+def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -> DigestClaim:
+    support = [_support(item, corpus) for item in group]
+    counted = [s for s in support if s.grounded]
+    articles = {doc for s in counted for doc in (s.doc_id, *s.copies)}
+    sources = len({s.source for s in counted})
     note = f"{sources} of {total} source{'s' if total != 1 else ''}"
-    if sources != len(articles):
+    if len(articles) != sources:
         note += f" ({len(articles)} articles; near-duplicates counted once)"
-    text = min((item.claim.text for item in group), key=len)
+    if len(counted) < len(support):
+        note += f"; {len(support) - len(counted)} ungrounded, not counted"
+    texts = [s.claim for s in counted] or [s.claim for s in support]
     return DigestClaim(
         id=f"d{number}",
-        text=text,
-        support=[_support(item) for item in group],
+        text=min(texts, key=len),
+        support=support,
         articles=len(articles),
         sources=sources,
         support_note=note,
@@ -67,68 +107,83 @@ async def build_digest(
     engine: str = "extractive",
     confirm: Confirm | None = None,
 ) -> DigestReport:
-    texts = {d.id: d.text for d in documents}
     ok = [r for r in results if isinstance(r, DocumentSummary)]
-    signatures = [signature(r.doc_id, texts.get(r.doc_id, r.summary)) for r in ok]
-    stories, links, duplicates = cluster(signatures)
-    by_id = {r.doc_id: r for r in ok}
-    built = []
-    for number, members in enumerate(stories, start=1):
-        member_set = set(members)
-        sources = UnionFind(members)
-        story_duplicates = [(a, b, s) for a, b, s in duplicates if a in member_set]
-        for a, b, _ in story_duplicates:
-            sources.union(a, b)
-        source_of = {doc: sources.find(doc) for doc in members}
-        total_sources = len(set(source_of.values()))
-        items = [item for doc in members for item in items_of(doc, by_id[doc].claims)]
-        pairs = candidate_pairs(items)
-        groups = align(items, pairs)
-        claims = [
-            _digest_claim(i, g, source_of, total_sources) for i, g in enumerate(groups, start=1)
-        ]
-        consensus = sorted(
-            (c for c in claims if c.sources >= 2), key=lambda c: (-c.sources, -c.articles)
-        )
-        unique = [c for c in claims if c.sources < 2]
-        published = {doc: by_id[doc].date for doc in members}
-        contradictions: list[Contradiction] = find_contradictions(pairs, items, published)
-        if confirm is not None:
-            contradictions = await confirm_all(contradictions, confirm)
-        built.append(
-            Story(
-                id=f"s{number}",
-                articles=members,
-                similarity=[
-                    NearDuplicate(articles=[a, b], similarity=s)
-                    for a, b, s in links
-                    if a in member_set
-                ],
-                near_duplicates=[
-                    NearDuplicate(articles=[a, b], similarity=s) for a, b, s in story_duplicates
-                ],
-                sources=total_sources,
-                summary=_story_summary(members, consensus, by_id),
-                consensus=consensus,
-                unique=unique,
-                contradictions=contradictions,
-            )
-        )
+    texts = {d.id: d.text for d in documents}
+    for r in ok:
+        texts.setdefault(r.doc_id, r.summary)
+    seen: dict[str, Signature] = {}
+    clusters = cluster([signature(r.doc_id, texts[r.doc_id], seen) for r in ok])
+    source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
+    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, {}, _by_story(clusters))
+    stories = [
+        await _story(number, members, corpus, confirm)
+        for number, members in enumerate(clusters.stories, start=1)
+    ]
     return DigestReport(
         engine=engine,
         articles=[r.doc_id for r in results],
-        stories=built,
+        summarised=[r.doc_id for r in ok],
+        stories=stories,
         failures=[r for r in results if isinstance(r, DocumentFailure)],
+    )
+
+
+async def _story(
+    number: int, members: list[str], corpus: _Corpus, confirm: Confirm | None
+) -> Story:
+    primaries = [doc for doc in members if doc in corpus.clusters.copies]
+    parts = corpus.by_story[number]
+    groups = parts.groups
+    items = [
+        item
+        for doc in primaries
+        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], corpus.words)
+    ]
+    same_text: dict[tuple[str, str | None], list[Item]] = {}
+    for item in items:  # near-duplicates repeat most claims word for word: align each once
+        same_text.setdefault((item.claim.text, item.quote), []).append(item)
+    twins = {group[0].key: group for group in same_text.values()}
+    distinct = [group[0] for group in same_text.values()]
+    pairs = candidate_pairs(distinct)
+    claims = [
+        _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
+        for i, group in enumerate(align(distinct, pairs), start=1)
+    ]
+    published = {doc: corpus.by_id[doc].date for doc in primaries}
+    contradictions, involved = find_contradictions(
+        pairs, distinct, published, corpus.source_of, corpus.clusters.copies, twins
+    )
+    if confirm is not None:
+        contradictions = await confirm_all(contradictions, confirm)
+    for claim in claims:
+        keys = {f"{s.doc_id}#{s.claim_id}" for s in claim.support}
+        claim.disputed_by = [x for x, keyed in involved.items() if keys & keyed]
+    consensus = sorted(
+        (c for c in claims if c.sources >= 2 and not c.disputed_by),
+        key=lambda c: (-c.sources, -c.articles, c.id),
+    )
+    return Story(
+        id=f"s{number}",
+        articles=members,
+        similarity=parts.links,
+        near_duplicates=parts.duplicates,
+        source_groups=groups,
+        sources=len(groups),
+        summary=_story_summary(primaries, consensus, corpus.by_id),
+        consensus=consensus,
+        disputed=[c for c in claims if c.disputed_by],
+        unique=[c for c in claims if c.sources < 2 and not c.disputed_by],
+        contradictions=contradictions,
     )
 
 
 def _story_summary(
     members: list[str], consensus: list[DigestClaim], by_id: dict[str, DocumentSummary]
 ) -> str:
-    """Offline: the best-supported claims, within a word budget (a single article's summary
-    when there is no consensus)."""
+    """Offline: the best-supported claims, within a word budget (a single article's summary,
+    attributed, when no two sources agree on a grounded claim)."""
     if not consensus:
-        return by_id[members[0]].summary
+        return f"From `{members[0]}` alone: {by_id[members[0]].summary}"
     words: list[str] = []
     for claim in consensus:
         sentence = claim.text.split()
@@ -136,57 +191,3 @@ def _story_summary(
             continue
         words += sentence
     return " ".join(words) or consensus[0].text
-
-
-def markdown_digest(report: DigestReport) -> str:
-    lines = ["# Digest", ""]
-    lines.append(
-        f"{len(report.articles)} articles, {len(report.stories)} "
-        f"{'story' if len(report.stories) == 1 else 'stories'}; engine: {report.engine}."
-    )
-    lines.append("")
-    for story in report.stories:
-        lines += [
-            f"## Story {story.id}: {len(story.articles)} articles, "
-            f"{story.sources} independent sources",
-            "",
-        ]
-        lines += [story.summary, ""]
-        lines.append("Articles: " + ", ".join(f"`{a}`" for a in story.articles))
-        lines.append("")
-        if story.near_duplicates:
-            lines += ["**Near-duplicates** (retell the same source; counted once):", ""]
-            lines += [
-                f"- `{d.articles[0]}` ≈ `{d.articles[1]}` (similarity {d.similarity:.2f})"
-                for d in story.near_duplicates
-            ]
-            lines.append("")
-        if story.contradictions:
-            lines += ["### Contradictions", ""]
-            for c in story.contradictions:
-                verdict = (
-                    ""
-                    if c.confirmed is None
-                    else (" (confirmed)" if c.confirmed else " (not confirmed)")
-                )
-                lines.append(f"- **{c.slot}**: {c.description}{verdict}")
-                for side in c.sides:
-                    lines.append(f"  - `{side.doc_id}`: “{' '.join(side.quote.split())}”")
-            lines.append("")
-        if story.consensus:
-            lines += ["### Consensus claims", ""]
-            for claim in story.consensus:
-                lines.append(f"- {claim.text} — *{claim.support_note}*")
-                for support in claim.support:
-                    lines.append(f"  - `{support.doc_id}`: “{' '.join(support.evidence.split())}”")
-            lines.append("")
-        if story.unique:
-            lines += ["### Claims from one source only", ""]
-            for claim in story.unique:
-                lines.append(f"- `{claim.support[0].doc_id}`: {claim.text}")
-            lines.append("")
-    if report.failures:
-        lines += (
-            ["## Failures", ""] + [f"- `{f.doc_id}`: {f.message}" for f in report.failures] + [""]
-        )
-    return "\n".join(lines)

@@ -1,26 +1,35 @@
 """Aligning claims across the articles of a story, without comparing all pairs.
 
 Blocking: each claim is indexed under its ``KEYS_PER_CLAIM`` rarest content words (rarest
-in the story; words in more than ``MAX_BLOCK`` claims are too common to block on). Only
-claims that share a block are compared, with the Dice overlap of their content words
-(:func:`summarizer._text.bag`), so the work grows with the number of claims times a
-constant. Pairs at ``ALIGN_THRESHOLD`` or above state the same claim and are grouped;
-pairs at ``RELATED_THRESHOLD`` or above are "related" and are checked for contradictions.
+in the story). Only claims that share a block are compared, each with at most the
+``MAX_BLOCK`` claims before it in the block (a common word is never dropped, its block is
+only windowed), with the Dice overlap of their content words, so the work grows with the
+number of claims times a constant. Pairs at ``ALIGN_THRESHOLD`` or above state the same
+claim and are grouped; pairs at ``RELATED_THRESHOLD`` or above are "related" and are
+checked for contradictions.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
 from summarizer._digest.cluster import UnionFind, block_pairs
 from summarizer._models import Claim
-from summarizer._text import bag, dice, numbers
+from summarizer._text import content_words, dice, numbers
 
 ALIGN_THRESHOLD = 0.45
 RELATED_THRESHOLD = 0.3
 KEYS_PER_CLAIM = 4
 MAX_BLOCK = 64
+
+
+_NEGATION = re.compile(r"n't\b|\b(?:not|no|never|neither|nor|denied|denies)\b", re.IGNORECASE)
+
+
+def negated(text: str) -> bool:
+    return bool(_NEGATION.search(text))
 
 
 @dataclass
@@ -29,10 +38,31 @@ class Item:
     doc_id: str
     claim: Claim
     words: set[str]
+    quote: str | None = None  # the located evidence, a span of the article's text
+    start: int | None = None
+    end: int | None = None
 
 
-def items_of(doc_id: str, claims: list[Claim]) -> list[Item]:
-    return [Item(f"{doc_id}#{c.id}", doc_id, c, bag(c.text)) for c in claims]
+def items_of(
+    doc_id: str,
+    claims: list[Claim],
+    text: str | None = None,
+    words: dict[str, set[str]] | None = None,
+) -> list[Item]:
+    """One item per claim; with the article's ``text``, a grounded claim's quote is the
+    article's own text at the first located span (never the engine's paraphrase).
+    ``words`` caches content words by claim text (near-duplicates repeat claims)."""
+    cache = {} if words is None else words
+    items = []
+    for claim in claims:
+        if claim.text not in cache:
+            cache[claim.text] = set(content_words(claim.text))
+        item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
+        span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
+        if text is not None and claim.grounded and span and span.start is not None:
+            item.quote, item.start, item.end = text[span.start : span.end], span.start, span.end
+        items.append(item)
+    return items
 
 
 def candidate_pairs(items: list[Item]) -> list[tuple[Item, Item, float]]:
@@ -40,11 +70,11 @@ def candidate_pairs(items: list[Item]) -> list[tuple[Item, Item, float]]:
     frequency = Counter(word for item in items for word in item.words)
     blocks: dict[str, list[Item]] = defaultdict(list)
     for item in items:
-        usable = [w for w in item.words if 2 <= frequency[w] <= MAX_BLOCK]
+        usable = [w for w in item.words if frequency[w] >= 2]
         for word in sorted(usable, key=lambda w: (frequency[w], w))[:KEYS_PER_CLAIM]:
             blocks[word].append(item)
     pairs = []
-    for a, b in block_pairs(blocks.values(), lambda item: item.key):
+    for a, b in block_pairs(blocks.values(), lambda item: item.key, MAX_BLOCK):
         if a.doc_id != b.doc_id:
             similarity = dice(a.words, b.words)
             if similarity >= RELATED_THRESHOLD:
@@ -57,12 +87,17 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
 
     Pairs are merged strongest first, and two groups merge only when no article is in
     both (an article states a claim once), so chains of loosely similar claims cannot
-    swallow different facts.
+    swallow different facts. Claims with other numbers, or one negated and the other not,
+    never merge: they are contradiction candidates, not one fact.
     """
+    if not pairs:  # a story of one article, or nothing related: every claim on its own
+        return [[item] for item in items]
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
         if similarity < ALIGN_THRESHOLD or numbers(a.claim.text) != numbers(b.claim.text):
+            continue
+        if negated(a.claim.text) != negated(b.claim.text):
             continue
         root_a, root_b = groups.find(a.key), groups.find(b.key)
         if root_a == root_b or articles[root_a] & articles[root_b]:

@@ -16,19 +16,31 @@ class Support(BaseModel):
     doc_id: str
     claim_id: str
     claim: str = Field(description="The claim as this article's summary states it.")
-    evidence: str
+    evidence: str = Field(
+        description="The article's own text at [start, end) when grounded; otherwise the "
+        "engine's quote, which was not found in the article."
+    )
     start: int | None = Field(description="Start of the quote in the article's original text.")
     end: int | None
-    grounded: bool
+    grounded: bool = Field(description="Ungrounded support is shown but never counted.")
+    source: str = Field(default="", description="The article's source group (its leader).")
+    copies: list[str] = Field(
+        default_factory=list, description="Articles with exactly the same text as doc_id."
+    )
 
 
 class DigestClaim(BaseModel):
     id: str
     text: str
     support: list[Support]
-    articles: int = Field(description="Articles that state the claim.")
-    sources: int = Field(description="Independent sources: near-duplicate articles count once.")
+    articles: int = Field(description="Articles that state the claim with a grounded quote.")
+    sources: int = Field(
+        description="Independent sources with a grounded quote: a source group counts once."
+    )
     support_note: str = Field(description="For example '3 of 4 sources (5 articles)'.")
+    disputed_by: list[str] = Field(
+        default_factory=list, description="Contradictions one of its quotes is a side of."
+    )
 
 
 class NearDuplicate(BaseModel):
@@ -37,10 +49,18 @@ class NearDuplicate(BaseModel):
 
 
 class ContradictionSide(BaseModel):
+    """One source group's statement of a value (its first article quoted)."""
+
     doc_id: str
     claim_id: str
-    quote: str
+    quote: str = Field(description="A span of doc_id's text: [start, end).")
+    start: int | None = None
+    end: int | None = None
     value: str = Field(description="The disagreeing value as this side states it.")
+    source: str = Field(default="", description="The source group (its leader).")
+    articles: list[str] = Field(
+        default_factory=list, description="Every article of the group stating this value."
+    )
 
 
 class Contradiction(BaseModel):
@@ -49,8 +69,15 @@ class Contradiction(BaseModel):
     description: str
     sides: list[ContradictionSide] = Field(min_length=2)
     confirmed: bool | None = Field(
-        default=None, description="A model's verdict when one was asked; null otherwise."
+        default=None,
+        description="A model's verdict when one was asked; null when none was asked or the "
+        "confirmation failed (see confirmation_error).",
     )
+    confirmation_error: str | None = None
+
+    @property
+    def values(self) -> list[str]:
+        return sorted({side.value for side in self.sides})
 
 
 class Story(BaseModel):
@@ -59,10 +86,22 @@ class Story(BaseModel):
     similarity: list[NearDuplicate] = Field(
         default_factory=list, description="Entity-set similarity of linked article pairs."
     )
-    near_duplicates: list[NearDuplicate]
+    near_duplicates: list[NearDuplicate] = Field(
+        description="Verified near-duplicate pairs (each article with its group's leader)."
+    )
+    source_groups: list[list[str]] = Field(
+        default_factory=list,
+        description="Independent sources: near-duplicate articles and copies, one list each.",
+    )
     sources: int = Field(description="Independent sources among the articles.")
     summary: str
-    consensus: list[DigestClaim] = Field(description="Claims stated by two or more sources.")
+    consensus: list[DigestClaim] = Field(
+        description="Claims two or more sources state with grounded quotes and no source "
+        "contradicts."
+    )
+    disputed: list[DigestClaim] = Field(
+        default_factory=list, description="Claims a contradiction has a side in."
+    )
     unique: list[DigestClaim] = Field(description="Claims only one source states.")
     contradictions: list[Contradiction]
 
@@ -70,6 +109,9 @@ class Story(BaseModel):
 class DigestReport(BaseModel):
     created: float = Field(default_factory=time.time)
     engine: str
-    articles: list[str]
+    articles: list[str] = Field(description="Every article given, summarised or not.")
+    summarised: list[str] = Field(
+        default_factory=list, description="Articles summarised (the digest covers these)."
+    )
     stories: list[Story]
     failures: list[DocumentFailure] = Field(default_factory=list)

@@ -22,7 +22,7 @@ from summarizer._digest import DigestReport, build_digest
 from summarizer._documents import load_file
 from summarizer._eval.fixtures import DigestFixture, load_digest_fixture
 from summarizer._pipeline import Summarizer
-from summarizer._text import bag, dice
+from summarizer._text import content_words, dice
 
 FACT_MATCH = 0.4
 
@@ -59,18 +59,24 @@ def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
         for p in combinations(sorted({*sum(c.near_duplicates, [])}), 2)
         if any(set(p) <= set(group) for group in c.near_duplicates)
     }
-    predicted_dups = {frozenset(d.articles) for s in report.stories for d in s.near_duplicates}
-    claims = [c for s in report.stories for c in s.consensus + s.unique]
+    predicted_dups = {  # every pair of a source group (near_duplicates lists leader pairs)
+        frozenset(p) for s in report.stories for g in s.source_groups for p in combinations(g, 2)
+    }
+    claims = [c for s in report.stories for c in s.consensus + s.disputed + s.unique]
     facts, correct, jaccards = [], 0, []
     for fact in fixture.facts:
-        words = bag(fact.claim)
+        words = set(content_words(fact.claim))
         best, best_score = None, 0.0
         for claim in claims:
-            score = max(dice(words, bag(support.claim)) for support in claim.support)
+            score = max(dice(words, set(content_words(s.claim))) for s in claim.support)
             if score > best_score:
                 best, best_score = claim, score
         expected = set(fact.supported_by)
-        found = {s.doc_id for s in best.support} if best and best_score >= FACT_MATCH else set()
+        found = (
+            {d for s in best.support if s.grounded for d in (s.doc_id, *s.copies)}
+            if best and best_score >= FACT_MATCH
+            else set()
+        )
         jaccard = len(found & expected) / len(found | expected) if found | expected else 1.0
         correct += found == expected
         jaccards.append(jaccard)

@@ -1,0 +1,174 @@
+"""The digest at scale: copies, distinct stories, attribution, failed confirmations."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+from summarizer import Document, Summarizer, SummarizerConfig, load_articles
+from summarizer._digest import build_digest, markdown_digest
+from summarizer._digest.models import Contradiction, DigestReport
+from summarizer._engines import ExtractiveEngine
+from summarizer._errors import InvalidModelOutputError
+from summarizer._models import DocumentFailure, DocumentSummary
+
+from .digest_articles import distinct_articles, edited_copy
+
+
+async def summarise(documents: list[Document]) -> list[DocumentSummary | DocumentFailure]:
+    # A denser claim list than the default, so that both seed contradictions (the pact date
+    # and the title) are among the claims the digest compares.
+    engine = ExtractiveEngine(claim_density=4.0)
+    summarizer = Summarizer(SummarizerConfig(engine="extractive"), engine=engine)
+    return await summarizer.asummarize_many(documents)
+
+
+async def copied_seeds(
+    seeds_dir: Path, copies: int
+) -> tuple[list[DocumentSummary | DocumentFailure], list[Document]]:
+    """The seeds, each copied ``copies`` times under other names (summarised once)."""
+    seeds = load_articles([seeds_dir]).documents
+    results = await summarise(seeds)
+    all_results: list[DocumentSummary | DocumentFailure] = []
+    documents = []
+    for n in range(copies):
+        for seed, result in zip(seeds, results, strict=True):
+            doc_id = f"{n:04d}-{seed.id}"
+            documents.append(Document.from_text(seed.text, id=doc_id))
+            all_results.append(result.model_copy(update={"doc_id": doc_id}))
+    return all_results, documents
+
+
+def flags(report: DigestReport) -> list[tuple[str, tuple[str, ...]]]:
+    return sorted(
+        (c.slot, tuple(sorted({s.source[5:8] for s in c.sides})))
+        for story in report.stories
+        for c in story.contradictions
+    )
+
+
+async def test_seeds_copied_300_times_are_one_story_with_each_contradiction_once(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await copied_seeds(seeds_dir, 300)
+    report = await build_digest(results, documents)
+    [story] = report.stories
+    assert len(story.articles) == 1500 and story.sources == 3
+    assert sorted(len(g) for g in story.source_groups) == [300, 600, 600]
+    assert ("date", ("003",)) in flags(report) and ("title", ("003",)) in flags(report)
+    assert len(flags(report)) == len(set(flags(report)))  # each reported once
+    five = await build_digest(*(await copied_seeds(seeds_dir, 1)))
+    assert len(story.contradictions) == len(five.stories[0].contradictions)
+    date = next(c for c in story.contradictions if c.slot == "date")
+    by_value = {side.value: set(side.articles) for side in date.sides}
+    assert {a[5:8] for a in by_value["2023-06"]} == {"004"} and len(by_value["2023-06"]) == 300
+    assert {a[5:8] for a in by_value["2024-06"]} == {"003"} and len(by_value["2024-06"]) == 300
+    for claim in story.consensus:  # support counts source groups, not copies
+        assert claim.sources <= 3 and claim.articles >= 300 * claim.sources
+
+
+async def test_a_hundred_distinct_articles_are_a_hundred_stories() -> None:
+    texts = distinct_articles(100)
+    documents = [Document.from_text(t, id=f"a{i:03d}") for i, t in enumerate(texts)]
+    report = await build_digest(await summarise(documents), documents)
+    assert len(report.stories) == 100
+    assert all(len(s.articles) == 1 and s.sources == 1 for s in report.stories)
+
+
+async def test_edited_copies_form_one_source_group_and_distinct_stories_stay_apart() -> None:
+    rng = random.Random(3)
+    base, *others = distinct_articles(20, seed=5)
+    texts = [base] + [edited_copy(base, rng) for _ in range(200)] + others
+    documents = [Document.from_text(t, id=f"d{i:03d}") for i, t in enumerate(texts)]
+    report = await build_digest(await summarise(documents), documents)
+    assert sorted(len(s.articles) for s in report.stories) == [1] * 19 + [201]
+    assert report.stories[0].sources == 1 and report.stories[0].id == "s1"  # largest first
+
+
+def quotes_in_markdown(markdown: str) -> list[tuple[str, str]]:
+    """(doc id, quote) for every quote digest.md shows under an article."""
+    return re.findall(r"`([^`]+)`(?: \([^)]*\))?: “([^”]*)”", markdown)
+
+
+async def test_every_quote_is_a_span_of_the_article_it_is_credited_to(seeds_dir: Path) -> None:
+    results, documents = await copied_seeds(seeds_dir, 2)
+    report = await build_digest(results, documents)
+    texts = {d.id: d.text for d in documents}
+    checked = 0
+    for story in report.stories:
+        for claim in story.consensus + story.disputed + story.unique:
+            for s in claim.support:
+                if s.grounded:
+                    assert s.start is not None and texts[s.doc_id][s.start : s.end] == s.evidence
+                    checked += 1
+        for contradiction in story.contradictions:
+            for side in contradiction.sides:
+                assert texts[side.doc_id][side.start : side.end] == side.quote
+    normalised = {doc: " ".join(text.split()).replace("|", "\\|") for doc, text in texts.items()}
+    shown = quotes_in_markdown(markdown_digest(report))
+    assert checked > 50 and len(shown) >= 3  # not vacuous: quotes were shown and checked
+    for doc_id, quote in shown:
+        assert quote in normalised[doc_id], (doc_id, quote)
+
+
+async def test_a_disputed_fact_is_never_consensus() -> None:
+    texts = [
+        "Officials in Valmora said at least 10,000 troops arrived in Kursk from Tressel.\n"
+        "The Valmora ministry said the Tressel agreement was signed in Kursk.",
+        "Officials in Valmora said at least 12,000 troops arrived in Kursk from Tressel.\n"
+        "The Valmora ministry said the Tressel agreement was not signed in Kursk.",
+        "Officials in Valmora said at least 10,000 troops arrived in Kursk from Tressel.\n"
+        "The Valmora ministry said the Tressel agreement was signed in Kursk on time.",
+    ]
+    documents = [Document.from_text(t, id=f"x{i}") for i, t in enumerate(texts)]
+    report = await build_digest(await summarise(documents), documents)
+    [story] = report.stories
+    assert {c.slot for c in story.contradictions} >= {"number", "polarity"}
+    assert story.disputed and not any("troops" in c.text for c in story.consensus)
+    assert not any("agreement" in c.text for c in story.consensus)
+
+
+async def test_a_failed_confirmation_leaves_that_candidate_unconfirmed(seeds_dir: Path) -> None:
+    asked: list[str] = []
+
+    async def confirm(candidate: Contradiction) -> bool:
+        asked.append(candidate.slot)
+        if candidate.slot == "date":
+            raise InvalidModelOutputError("reply failed validation", document_id="003 vs 004")
+        return True
+
+    results, documents = await copied_seeds(seeds_dir, 1)
+    report = await build_digest(results, documents, engine="llm", confirm=confirm)
+    verdicts = {c.slot: c for c in report.stories[0].contradictions}
+    assert set(asked) >= {"date", "title"}
+    assert verdicts["date"].confirmed is None and verdicts["date"].confirmation_error
+    assert "InvalidModelOutputError" in (verdicts["date"].confirmation_error or "")
+    assert verdicts["title"].confirmed is True and verdicts["title"].confirmation_error is None
+    assert "unconfirmed: the model's check failed" in markdown_digest(report)
+
+
+async def test_ungrounded_claims_never_count_and_failures_are_listed(seeds_dir: Path) -> None:
+    results, documents = await copied_seeds(seeds_dir, 1)
+    ok = [r for r in results if isinstance(r, DocumentSummary)]
+    ungrounded = [
+        r.model_copy(
+            update={"claims": [c.model_copy(update={"grounded": False}) for c in r.claims]}
+        )
+        for r in ok[:2]
+    ]
+    failed = DocumentFailure(
+        doc_id="broken.txt", source="broken.txt", error_type="ModelError", message="boom"
+    )
+    report = await build_digest([*ungrounded, *ok[2:], failed], documents)
+    assert report.summarised == [r.doc_id for r in ok] and report.failures == [failed]
+    for story in report.stories:
+        for claim in story.consensus + story.disputed + story.unique:
+            counted = {s.source for s in claim.support if s.grounded}
+            assert claim.sources == len(counted)
+            assert all(s.grounded or s.start is None for s in claim.support)
+    markdown = markdown_digest(report)
+    assert (
+        "5 articles summarised (1 failure)" in markdown and "`broken.txt`: ModelError" in markdown
+    )
+    assert "ungrounded" in markdown
