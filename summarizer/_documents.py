@@ -96,11 +96,12 @@ def decode_article(data: bytes, *, path: str) -> str:
     try:
         text = data.decode(encoding or "utf-8-sig")
     except UnicodeDecodeError as exc:
-        name = {"utf-8-sig": "UTF-8", "utf-16": "UTF-16", "utf-32": "UTF-32"}[
-            encoding or "utf-8-sig"
-        ]
+        where = f"byte 0x{data[exc.start : exc.start + 1].hex() or '??'} at offset {exc.start}"
+        if encoding in (None, "utf-8-sig"):
+            raise ArticleLoadError(path, f"not valid UTF-8 ({where})") from None
         raise ArticleLoadError(
-            path, f"not valid {name} (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            path,
+            f"binary file, or not valid {encoding.upper()} despite its byte-order mark ({where})",
         ) from None
     if not text.strip():
         raise ArticleLoadError(path, "empty file (no text)")

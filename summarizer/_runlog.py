@@ -116,9 +116,16 @@ class RunLog:
         return int(cursor.lastrowid or 0)
 
     def finish(
-        self, run_id: int, results: Sequence[Result], *, status: str, seconds: float
+        self,
+        run_id: int,
+        results: Sequence[Result],
+        *,
+        status: str,
+        seconds: float,
+        total: int | None = None,
     ) -> None:
-        """Record every article's outcome and the run's totals."""
+        """Record every article's outcome and the run's totals; ``total`` counts the run's
+        articles when ``results`` holds only some of them (a digest records its failures)."""
         usage = sum((_usage(r) for r in results), Usage())
         failed = sum(isinstance(r, DocumentFailure) for r in results)
         self._db.execute("BEGIN")
@@ -134,7 +141,7 @@ class RunLog:
             (
                 time.time(),
                 status,
-                len(results),
+                len(results) if total is None else total,
                 failed,
                 usage.requests,
                 usage.cache_hits,
