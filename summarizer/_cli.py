@@ -652,8 +652,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from summarizer._errors import ConfigError, FixtureError
 
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extras = parser.parse_known_args(argv)
     command_parser: argparse.ArgumentParser = args.parser
+    if extras:
+        command_parser.error(f"unrecognized arguments: {' '.join(extras)}")
     try:
         return int(args.handler(args))
     except (UsageError, ValueError) as exc:
