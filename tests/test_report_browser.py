@@ -3,12 +3,14 @@
 Clicking a claim must highlight exactly its evidence in the article's text; the filters
 must hide claims; the digest page must show both sides of a contradiction. A screenshot
 is kept in ``test-artifacts/`` (gitignored). Skipped when /usr/bin/chromium or the
-``playwright`` package is absent.
+``playwright`` package is absent
+(``.ci/run`` sets ``SUMMARIZER_REQUIRE_BROWSER=1`` to make that a failure instead).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -36,9 +38,15 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    required = os.environ.get("SUMMARIZER_REQUIRE_BROWSER") == "1"  # set by .ci/run
     if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[browser]'")
+        reason = f"{CHROMIUM} is not installed (apt-get install chromium)"
+        pytest.fail(reason) if required else pytest.skip(reason)
+    try:
+        from playwright import sync_api
+    except ImportError:
+        reason = "playwright is not installed (pip install -e '.[browser]')"
+        pytest.fail(reason) if required else pytest.skip(reason)
     with sync_api.sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield launched
