@@ -334,10 +334,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
     from summarizer._digest import markdown_digest
     from summarizer._digest.models import DigestReport
-    from summarizer._models import DocumentFailure
     from summarizer._pipeline import Summarizer
     from summarizer._report_html import digest_html
-    from summarizer._runner import describe_engine
+    from summarizer._runner import describe_engine, load_failure
 
     config = build_config(args)
     loaded = _load(args)
@@ -354,15 +353,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
             await summarizer.aclose()
 
     report = asyncio.run(work())
-    for error in loaded.errors:
-        report.failures.append(
-            DocumentFailure(
-                doc_id=error.document_id or (error.path or "?"),
-                source=error.path or "?",
-                error_type=type(error).__name__,
-                message=error.reason,
-            )
-        )
+    report.failures.extend(load_failure(error) for error in loaded.errors)
     status = "failed" if report.failures else "ok"
     total = len(report.articles) + len(loaded.errors)
     _finish_log(log, run_id, report.failures, status=status, started=started, total=total)

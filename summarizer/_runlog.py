@@ -9,7 +9,6 @@ or crashed run still appears, with the status it reached.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import time
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from summarizer._config import default_cache_path
 from summarizer._models import DocumentFailure, DocumentSummary, Usage
 
 Result = DocumentSummary | DocumentFailure
@@ -45,9 +45,7 @@ CREATE INDEX IF NOT EXISTS articles_run ON articles(run_id);
 
 
 def default_log_path() -> Path:
-    folder = os.environ.get("SUMMARIZER_CACHE_DIR")
-    base = Path(folder) if folder else Path.home() / ".cache" / "summarizer"
-    return base / "runs.sqlite3"
+    return default_cache_path().parent / "runs.sqlite3"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from typing import TextIO
 
 from summarizer._documents import Document, LoadResult
 from summarizer._engines import LLMEngine
+from summarizer._errors import ArticleLoadError
 from summarizer._models import DocumentFailure, DocumentSummary, Usage
 from summarizer._pipeline import Summarizer
 from summarizer._render import OutputWriter
@@ -94,6 +95,16 @@ def describe_engine(summarizer: Summarizer) -> str:
     )
 
 
+def load_failure(error: ArticleLoadError) -> DocumentFailure:
+    """The result record standing in for an article that could not be loaded."""
+    return DocumentFailure(
+        doc_id=error.document_id or (error.path or "?"),
+        source=error.path or "?",
+        error_type=type(error).__name__,
+        message=error.reason,
+    )
+
+
 def _status(result: Result) -> str:
     if isinstance(result, DocumentSummary):
         grounded = sum(c.grounded for c in result.claims)
@@ -168,12 +179,7 @@ async def run_documents(
     documents: list[Document] = loaded.documents
     offset = len(loaded.errors)
     for index, error in enumerate(loaded.errors):
-        failure = DocumentFailure(
-            doc_id=error.document_id or (error.path or "?"),
-            source=error.path or "?",
-            error_type=type(error).__name__,
-            message=error.reason,
-        )
+        failure = load_failure(error)
         report.results[index] = failure
         if writer:
             writer.write_result(failure)
