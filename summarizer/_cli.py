@@ -265,6 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         report = run(summarizer, loaded, out=out, quiet=args.quiet)
     except KeyboardInterrupt:
+        _finish_log(log, run_id, [], status="interrupted", started=started)
         print("\ninterrupted: finished results are kept", file=sys.stderr)
         if out:
             print(f"written to {out}/", file=sys.stderr)
