@@ -98,6 +98,25 @@ def _quote(text: str) -> str:
     return " ".join(text.split())
 
 
+def _anchor(heading: str, used: dict[str, int]) -> str:
+    """The anchor GitHub-style Markdown renderers give a heading (repeats get -1, -2...)."""
+    slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+    count = used.get(slug, 0)
+    used[slug] = count + 1
+    return f"{slug}-{count}" if count else slug
+
+
+def contents(results: Sequence[Result]) -> list[str]:
+    """A linked list of the articles, for long reports."""
+    used: dict[str, int] = {}
+    lines = ["## Contents", ""]
+    for result in results:
+        heading = getattr(result, "title", None) or result.doc_id
+        failed = " (failed)" if isinstance(result, DocumentFailure) else ""
+        lines.append(f"- [{heading}](#{_anchor(heading, used)}){failed}")
+    return [*lines, ""]
+
+
 def markdown(results: Sequence[Result]) -> str:
     lines = ["# Summaries", ""]
     ok = [r for r in results if isinstance(r, DocumentSummary)]
@@ -116,6 +135,8 @@ def markdown(results: Sequence[Result]) -> str:
             "selected from each article, not a model's writing.",
         ]
     lines.append("")
+    if len(results) > 1:
+        lines += contents(results)
     for result in results:
         if isinstance(result, DocumentFailure):
             lines += [

@@ -194,3 +194,14 @@ def test_public_names_still_import_lazily() -> None:
     assert "load_articles" in dir(summarizer)
     with pytest.raises(AttributeError):
         summarizer.not_a_name  # noqa: B018
+
+
+def test_summary_md_opens_with_linked_contents(seeds_dir: Path, capsys) -> None:
+    assert main(["run", str(seeds_dir), "-f", "md", "-q", "--no-log"]) == 0
+    text = capsys.readouterr().out
+    contents = text.split("## Contents", 1)[1].split("\n## ", 1)[0]
+    assert len([x for x in contents.splitlines() if x.startswith("- [")]) == 5
+    assert (
+        "- [China Torn Between Alliances as North Korea Sends Troops to Ukraine]"
+        "(#china-torn-between-alliances-as-north-korea-sends-troops-to-ukraine)" in contents
+    )
