@@ -25,8 +25,10 @@ from summarizer._documents import (
 )
 
 if TYPE_CHECKING:
+    from summarizer._chunking import Chunk
     from summarizer._config import SummarizerConfig
     from summarizer._models import DocumentFailure, DocumentSummary
+    from summarizer._normalize import NormalizedText
     from summarizer._pipeline import Summarizer
     from summarizer._runlog import RunLog
 
@@ -117,18 +119,16 @@ def _print_errors(loaded: LoadResult) -> None:
         print(f"error: {error}", file=sys.stderr)
 
 
-def _chunk_record(doc_id: str, normalized: object, chunks: list[object]) -> dict[str, object]:
-    from summarizer._chunking import Chunk
-    from summarizer._normalize import NormalizedText
-
-    assert isinstance(normalized, NormalizedText)
-    parts = [c for c in chunks if isinstance(c, Chunk)]
+def _chunk_record(
+    doc_id: str, normalized: NormalizedText, parts: Sequence[Chunk], *, overlap: int
+) -> dict[str, object]:
     return {
         "id": doc_id,
         "title": normalized.title,
         "date": normalized.date,
         "removed": normalized.removed_counts(),
         "chars": len(normalized.text),
+        "tokens": sum(c.token_count for c in parts) if not overlap else None,
         "chunks": [
             {
                 "index": c.index,
@@ -159,7 +159,7 @@ def cmd_chunk(args: argparse.Namespace) -> int:
     for doc in loaded.documents:
         normalized = normalize_text(doc.text)
         chunks = chunk_normalized(normalized, chunker)
-        record = _chunk_record(doc.id, normalized, list(chunks))
+        record = _chunk_record(doc.id, normalized, chunks, overlap=args.overlap)
         if args.format == "jsonl":
             print(json.dumps(record, ensure_ascii=False))
             continue
