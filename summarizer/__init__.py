@@ -13,47 +13,128 @@ Extension points: :class:`Engine` (with :class:`PreparedDocument` in and
 :class:`EngineOutput` out) for a strategy of your own, passed as ``Summarizer(engine=...)``.
 """
 
-from summarizer._chunking import Chunk, TokenChunker
-from summarizer._client import ChatClient
-from summarizer._config import LLMConfig, ResolvedConfig, StructuredMode, SummarizerConfig
-from summarizer._digest.corpus import adigest, digest
-from summarizer._digest.models import DigestReport
-from summarizer._documents import Document, LoadResult, load_articles
-from summarizer._engines import Engine, EngineOutput, PreparedDocument
-from summarizer._errors import (
-    ArticleError,
-    ArticleLoadError,
-    BudgetExceededError,
-    ConfigError,
-    ContentFilterError,
-    EndpointError,
-    FixtureError,
-    InvalidModelOutputError,
-    ModelError,
-    ModelRequestError,
-    ModelResponseError,
-    ModelTransportError,
-    OutputTruncatedError,
-    PromptError,
-    QuotaExceededError,
-    RefusalError,
-    SummarizerError,
-    TokenizerError,
-)
-from summarizer._models import (
-    Claim,
-    ClaimKind,
-    DocumentFailure,
-    DocumentSummary,
-    EvidenceSpan,
-    Provenance,
-    SummaryWarning,
-    Usage,
-)
-from summarizer._normalize import NormalizedText, normalize_text
-from summarizer._pipeline import Summarizer
+# Names load on first use (PEP 562), so ``summarizer --help`` does not import the model
+# client or the digest's numeric stack. ``from summarizer import X`` works as usual.
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from summarizer._chunking import Chunk, TokenChunker
+    from summarizer._client import ChatClient
+    from summarizer._config import (
+        LLMConfig,
+        ResolvedConfig,
+        StructuredMode,
+        SummarizerConfig,
+    )
+    from summarizer._digest.corpus import adigest, digest
+    from summarizer._digest.models import DigestReport
+    from summarizer._documents import (
+        Document,
+        LoadResult,
+        load_articles,
+    )
+    from summarizer._engines import (
+        Engine,
+        EngineOutput,
+        PreparedDocument,
+    )
+    from summarizer._errors import (
+        ArticleError,
+        ArticleLoadError,
+        BudgetExceededError,
+        ConfigError,
+        ContentFilterError,
+        EndpointError,
+        FixtureError,
+        InvalidModelOutputError,
+        ModelError,
+        ModelRequestError,
+        ModelResponseError,
+        ModelTransportError,
+        OutputTruncatedError,
+        PromptError,
+        QuotaExceededError,
+        RefusalError,
+        SummarizerError,
+        TokenizerError,
+    )
+    from summarizer._models import (
+        Claim,
+        ClaimKind,
+        DocumentFailure,
+        DocumentSummary,
+        EvidenceSpan,
+        Provenance,
+        SummaryWarning,
+        Usage,
+    )
+    from summarizer._normalize import NormalizedText, normalize_text
+    from summarizer._pipeline import Summarizer
 
 __version__ = "0.1.0"
+
+_LAZY = {
+    "Chunk": "summarizer._chunking",
+    "TokenChunker": "summarizer._chunking",
+    "ChatClient": "summarizer._client",
+    "LLMConfig": "summarizer._config",
+    "ResolvedConfig": "summarizer._config",
+    "StructuredMode": "summarizer._config",
+    "SummarizerConfig": "summarizer._config",
+    "adigest": "summarizer._digest.corpus",
+    "digest": "summarizer._digest.corpus",
+    "DigestReport": "summarizer._digest.models",
+    "Document": "summarizer._documents",
+    "LoadResult": "summarizer._documents",
+    "load_articles": "summarizer._documents",
+    "Engine": "summarizer._engines",
+    "EngineOutput": "summarizer._engines",
+    "PreparedDocument": "summarizer._engines",
+    "ArticleError": "summarizer._errors",
+    "ArticleLoadError": "summarizer._errors",
+    "BudgetExceededError": "summarizer._errors",
+    "ConfigError": "summarizer._errors",
+    "ContentFilterError": "summarizer._errors",
+    "EndpointError": "summarizer._errors",
+    "FixtureError": "summarizer._errors",
+    "InvalidModelOutputError": "summarizer._errors",
+    "ModelError": "summarizer._errors",
+    "ModelRequestError": "summarizer._errors",
+    "ModelResponseError": "summarizer._errors",
+    "ModelTransportError": "summarizer._errors",
+    "OutputTruncatedError": "summarizer._errors",
+    "PromptError": "summarizer._errors",
+    "QuotaExceededError": "summarizer._errors",
+    "RefusalError": "summarizer._errors",
+    "SummarizerError": "summarizer._errors",
+    "TokenizerError": "summarizer._errors",
+    "Claim": "summarizer._models",
+    "ClaimKind": "summarizer._models",
+    "DocumentFailure": "summarizer._models",
+    "DocumentSummary": "summarizer._models",
+    "EvidenceSpan": "summarizer._models",
+    "Provenance": "summarizer._models",
+    "SummaryWarning": "summarizer._models",
+    "Usage": "summarizer._models",
+    "NormalizedText": "summarizer._normalize",
+    "normalize_text": "summarizer._normalize",
+    "Summarizer": "summarizer._pipeline",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'summarizer' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ArticleError",

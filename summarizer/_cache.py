@@ -41,6 +41,34 @@ class ResponseCache:
             (key, value, json.dumps(usage), time.time()),
         )
 
+    def stats(self) -> dict[str, Any]:
+        """Entries, bytes of stored replies, oldest and newest entry time, file size."""
+        row = self._db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(LENGTH(value)), 0), MIN(created), MAX(created)"
+            " FROM replies"
+        ).fetchone()
+        return {
+            "path": str(self.path),
+            "entries": int(row[0]),
+            "reply_bytes": int(row[1]),
+            "oldest": row[2],
+            "newest": row[3],
+            "file_bytes": self.path.stat().st_size if self.path.exists() else 0,
+        }
+
+    def prune(self, older_than_seconds: float) -> int:
+        """Delete replies stored more than ``older_than_seconds`` ago; return how many."""
+        cutoff = time.time() - older_than_seconds
+        removed = self._db.execute("DELETE FROM replies WHERE created < ?", (cutoff,)).rowcount
+        self._db.execute("VACUUM")
+        return int(removed)
+
+    def clear(self) -> int:
+        """Delete every reply; return how many there were."""
+        removed = self._db.execute("DELETE FROM replies").rowcount
+        self._db.execute("VACUUM")
+        return int(removed)
+
     def __len__(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM replies").fetchone()[0])
 

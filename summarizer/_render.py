@@ -1,11 +1,17 @@
-"""Writing results: one JSON file per article, ``results.jsonl``, and ``summary.md``."""
+"""Writing results: one JSON file per article, ``results.jsonl``, ``summary.md`` and
+``report.html``.
+
+A folder written before keeps a list of the files this module put there
+(``.summarizer-files``); a new run into the same folder removes the ones it did not write
+again, so no stale result survives, and leaves every other file alone.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -31,10 +37,15 @@ def result_line(result: Result) -> str:
 class OutputWriter:
     """Writes results into one folder, never outside it, one file name per article id."""
 
-    def __init__(self, folder: Path):
+    MANIFEST = ".summarizer-files"
+    SUMMARY_FILES = ("results.jsonl", "summary.md", "report.html")
+
+    def __init__(self, folder: Path, *, texts: Mapping[str, str] | None = None):
         self.folder = folder.resolve()
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.texts = texts or {}
         self._names: dict[str, str] = {}
+        self._written: set[str] = set()
 
     def path_for(self, doc_id: str) -> Path:
         if doc_id not in self._names:
@@ -52,16 +63,58 @@ class OutputWriter:
         temporary = path.with_suffix(".json.tmp")
         temporary.write_text(result_json(result) + "\n", encoding="utf-8")
         temporary.replace(path)
+        self._written.add(path.name)
         return path
 
-    def write_all(self, results: Sequence[Result]) -> None:
+    def write_all(self, results: Sequence[Result], *, complete: bool = True) -> None:
+        """The whole-run files, then (when the run completed) stale files from an earlier
+        run removed; an interrupted run removes nothing."""
+        from summarizer._report_html import results_html
+
         lines = "".join(result_line(r) + "\n" for r in results)
         (self.folder / "results.jsonl").write_text(lines, encoding="utf-8")
         (self.folder / "summary.md").write_text(markdown(results), encoding="utf-8")
+        report = results_html(results, self.texts)
+        (self.folder / "report.html").write_text(report, encoding="utf-8")
+        self._written.update(self.SUMMARY_FILES)
+        if complete:
+            self.remove_stale()
+
+    def remove_stale(self) -> list[str]:
+        """Delete files an earlier run wrote that this one did not; record this run's."""
+        manifest = self.folder / self.MANIFEST
+        earlier = manifest.read_text(encoding="utf-8").split() if manifest.exists() else []
+        removed = []
+        for name in earlier:
+            stale = self.folder / name
+            if name not in self._written and stale.parent == self.folder and stale.is_file():
+                stale.unlink()
+                removed.append(name)
+        manifest.write_text("".join(f"{n}\n" for n in sorted(self._written)), encoding="utf-8")
+        return removed
 
 
 def _quote(text: str) -> str:
     return " ".join(text.split())
+
+
+def _anchor(heading: str, used: dict[str, int]) -> str:
+    """The anchor GitHub-style Markdown renderers give a heading (repeats get -1, -2...)."""
+    slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+    count = used.get(slug, 0)
+    used[slug] = count + 1
+    return f"{slug}-{count}" if count else slug
+
+
+def contents(results: Sequence[Result]) -> list[str]:
+    """A linked list of the articles, for long reports."""
+    used: dict[str, int] = {}
+    lines = ["## Contents", ""]
+    for result in results:
+        heading = getattr(result, "title", None) or result.doc_id
+        failed = " (failed)" if isinstance(result, DocumentFailure) else ""
+        lines.append(f"- [{heading}](#{_anchor(heading, used)}){failed}")
+    return [*lines, ""]
 
 
 def markdown(results: Sequence[Result]) -> str:
@@ -82,6 +135,8 @@ def markdown(results: Sequence[Result]) -> str:
             "selected from each article, not a model's writing.",
         ]
     lines.append("")
+    if len(results) > 1:
+        lines += contents(results)
     for result in results:
         if isinstance(result, DocumentFailure):
             lines += [

@@ -95,6 +95,64 @@ def describe_engine(summarizer: Summarizer) -> str:
     )
 
 
+def _status(result: Result) -> str:
+    if isinstance(result, DocumentSummary):
+        grounded = sum(c.grounded for c in result.claims)
+        return f"ok: {len(result.claims)} claims, {grounded} grounded"
+    return f"FAILED: {result.message}"
+
+
+@dataclass
+class Tally:
+    """Running totals for the progress display."""
+
+    total: int
+    done: int = 0
+    failed: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+    def add(self, result: Result) -> None:
+        self.done += 1
+        if isinstance(result, DocumentSummary):
+            self.usage = self.usage + result.provenance.usage
+        else:
+            self.failed += 1
+            self.usage = self.usage + result.usage
+
+    def cost(self) -> str:
+        return "cost unknown" if self.usage.cost_usd is None else f"${self.usage.cost_usd:.4f}"
+
+    def prefix(self) -> str:
+        return f"[{self.done}/{self.total} · {self.cost()} · {self.failed} failed]"
+
+
+class _Progress:
+    """A rich progress bar: bar, N/total, cost so far, failures so far, elapsed time."""
+
+    def __init__(self, log: TextIO, tally: Tally):
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.tally = tally
+        self.progress = Progress(
+            TextColumn("summarising"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TextColumn("{task.fields[cost]}"),
+            TextColumn("{task.fields[failed]} failed"),
+            TimeElapsedColumn(),
+            console=Console(file=log),
+        )
+        self.task = self.progress.add_task("run", total=tally.total, cost="$0.0000", failed=0)
+        self.progress.start()
+
+    def advance(self) -> None:
+        self.progress.update(self.task, advance=1, cost=self.tally.cost(), failed=self.tally.failed)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
 async def run_documents(
     summarizer: Summarizer,
     loaded: LoadResult,
@@ -102,42 +160,30 @@ async def run_documents(
     writer: OutputWriter | None,
     report: RunReport,
     log: TextIO | None = None,
+    quiet: bool = False,
 ) -> None:
-    """Summarise every loaded document, writing each result as it completes (progress to
-    ``log``, default: the current standard error)."""
-    log = log or sys.stderr
+    """Summarise every loaded document, writing each result as it completes. Progress
+    (a bar on a terminal, else one line per article) shows N of total, the cost so far
+    and the failures so far; ``quiet`` keeps only the failure lines."""
+    log = log or sys.stderr  # read at call time: tests and callers swap sys.stderr
     documents: list[Document] = loaded.documents
     offset = len(loaded.errors)
     for index, failure in enumerate(loaded.failures()):
         report.results[index] = failure
         if writer:
             writer.write_result(failure)
-    progress = None
-    task = None
-    if interactive(log):
-        from rich.console import Console
-        from rich.progress import Progress
-
-        progress = Progress(console=Console(file=log))
-        progress.start()
-        task = progress.add_task("summarising", total=len(documents))
-    completed = 0
+    tally = Tally(total=len(documents))
+    progress = _Progress(log, tally) if interactive(log) and not quiet else None
 
     def on_result(index: int, result: Result) -> None:
-        nonlocal completed
-        completed += 1
+        tally.add(result)
         report.results[offset + index] = result
         if writer:
             writer.write_result(result)
-        if progress is not None and task is not None:
-            progress.advance(task)
-        else:
-            if isinstance(result, DocumentSummary):
-                grounded = sum(c.grounded for c in result.claims)
-                status = f"ok: {len(result.claims)} claims, {grounded} grounded"
-            else:
-                status = f"FAILED: {result.message}"
-            print(f"[{completed}/{len(documents)}] {result.doc_id} {status}", file=log, flush=True)
+        if progress is not None:
+            progress.advance()
+        elif not quiet or isinstance(result, DocumentFailure):
+            print(f"{tally.prefix()} {result.doc_id} {_status(result)}", file=log, flush=True)
 
     try:
         await summarizer.asummarize_many(documents, on_result=on_result)
@@ -150,16 +196,24 @@ async def run_documents(
 def finish(report: RunReport, writer: OutputWriter | None) -> None:
     report.finished = time.perf_counter()
     if writer:
-        writer.write_all(report.done)
+        writer.write_all(report.done, complete=len(report.done) == len(report.results))
 
 
 def run(
-    summarizer: Summarizer, loaded: LoadResult, *, out: Path | None, log: TextIO | None = None
+    summarizer: Summarizer,
+    loaded: LoadResult,
+    *,
+    out: Path | None,
+    log: TextIO | None = None,
+    quiet: bool = False,
 ) -> RunReport:
     report = RunReport(results=[None] * (len(loaded.errors) + len(loaded.documents)))
-    writer = OutputWriter(out) if out else None
+    texts = {doc.id: doc.text for doc in loaded.documents}
+    writer = OutputWriter(out, texts=texts) if out else None
     try:
-        asyncio.run(run_documents(summarizer, loaded, writer=writer, report=report, log=log))
+        asyncio.run(
+            run_documents(summarizer, loaded, writer=writer, report=report, log=log, quiet=quiet)
+        )
     finally:
         finish(report, writer)
     return report

@@ -55,8 +55,8 @@ def test_exported_schemas_match_the_code() -> None:
     folder = data_dir("schemas")
     expected = all_schemas()
     on_disk = {path.name for path in folder.glob("*.json")}
-    assert on_disk == set(expected), "run `summarizer schemas` to re-export"
+    assert on_disk == set(expected), "run `summarizer schemas schemas/` to re-export"
     for name, schema in expected.items():
         assert (folder / name).read_text(encoding="utf-8") == render(schema), (
-            f"schemas/{name} drifted from the code: run `summarizer schemas`"
+            f"schemas/{name} drifted from the code: run `summarizer schemas schemas/`"
         )
