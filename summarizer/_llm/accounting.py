@@ -1,21 +1,37 @@
 """Usage and cost of every attempt, failed ones included, and the budget that stops new
-requests once it is spent."""
+requests once it is spent.
+
+A :class:`Ledger` is the hook for a budget shared with other processes: every cost is
+added to it, and the budget is checked against its total instead of this client's."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from summarizer._errors import BudgetExceededError
 from summarizer._models import Usage
 from summarizer._pricing import Price, cost_usd
 
 
+class Ledger(Protocol):
+    """Spending shared with other processes (one budget for a cluster)."""
+
+    def spent_usd(self) -> float:
+        """Everything spent by every sharer so far."""
+
+    def add(self, cost_usd: float) -> None:
+        """Record this process's ``cost_usd``."""
+
+
 class Accountant:
     """Run-wide totals of one client; each call also keeps its own ``Usage``."""
 
-    def __init__(self, price: Price | None, budget_usd: float | None):
+    def __init__(
+        self, price: Price | None, budget_usd: float | None, *, ledger: Ledger | None = None
+    ):
         self.price = price
         self.budget_usd = budget_usd
+        self.ledger = ledger
         self.usage = self.new_usage()
 
     def new_usage(self) -> Usage:
@@ -27,8 +43,11 @@ class Accountant:
         return self.usage.cost_usd or 0.0
 
     def check_budget(self) -> None:
-        if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
-            raise BudgetExceededError(self.spent_usd, self.budget_usd)
+        if self.budget_usd is None:
+            return
+        spent = self.ledger.spent_usd() if self.ledger is not None else self.spent_usd
+        if spent >= self.budget_usd:
+            raise BudgetExceededError(spent, self.budget_usd)
 
     def count_request(self, usage: Usage) -> None:
         usage.requests += 1
@@ -56,3 +75,5 @@ class Accountant:
             total.cached_tokens += cached
             if total.cost_usd is not None and cost is not None:
                 total.cost_usd += cost
+        if self.ledger is not None and cost:
+            self.ledger.add(cost)
