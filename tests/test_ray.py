@@ -130,8 +130,9 @@ def test_model_run_matches_local_keeps_failures_and_a_rerun_pays_nothing(tmp_pat
 
 
 def test_two_workers_together_hold_one_requests_per_minute_limit(tmp_path: Path) -> None:
-    """30 requests a minute (30 banked, then one every 2 s) for the cluster: 34 articles
-    take 8 s. Each worker's own limiter alone would let all 34 through at once."""
+    """30 requests a minute for the cluster (30 banked, then one every 2 s): any stretch of
+    W seconds sees at most 30 + W / 2 requests at the server. Each worker's own limiter
+    alone would let all 34 articles through at once."""
     rpm, count = 30, 34
     loaded = load_articles([write_articles(tmp_path / "in", count)])
     model = TimedModel()
@@ -142,10 +143,11 @@ def test_two_workers_together_hold_one_requests_per_minute_limit(tmp_path: Path)
         report = run_with_ray(config, loaded, None, batch_size=8)
     assert len(report.done) == count and model.requests == count
     arrivals = sorted(model.arrivals)
-    elapsed = [t - arrivals[0] for t in arrivals]
-    for k, seconds in enumerate(elapsed):  # the k-th request waits for the bucket to refill
-        assert seconds >= max(0, k - rpm + 1) * 60 / rpm - 0.25, (k, seconds)
-    assert sum(s < 3.0 for s in elapsed) <= rpm + 2
+    for i, first in enumerate(arrivals):
+        for j in range(i, count):
+            allowed = rpm + (arrivals[j] - first) * rpm / 60 + 1  # +1: arrival jitter
+            assert j - i + 1 <= allowed, (i, j, arrivals[j] - first)
+    assert arrivals[-1] - arrivals[0] >= (count - rpm - 1) * 60 / rpm
 
 
 def test_two_workers_together_hold_one_budget(tmp_path: Path) -> None:
@@ -177,7 +179,8 @@ def test_summarize_dataset_reads_jsonl_with_rays_reader(tmp_path: Path) -> None:
     rows = [{"id": f"n{i}", "text": article(i)} for i in range(5)]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     config = SummarizerConfig(engine="extractive")
-    out = summarize_dataset(read_articles(path), config).take_all()
+    # One worker: the read task needs the other CPU of this 2-CPU instance.
+    out = summarize_dataset(read_articles(path), config, workers=1).take_all()
     assert [r["doc_id"] for r in out] == [r["id"] for r in rows]
     with Summarizer(config) as summarizer:
         local = summarizer.summarize(article(3))

@@ -97,7 +97,9 @@ class ClusterLimits:
 
 
 class ClusterLedger:
-    """``Ledger`` backed by a coordinator: one budget for every worker."""
+    """``Ledger`` backed by a coordinator: one budget for every worker. Both calls wait for
+    the coordinator (a round trip, small beside a model call), so a cost recorded by one
+    worker is seen by the next budget check of any other."""
 
     def __init__(self, coordinator: Any):
         self.coordinator = coordinator
@@ -107,7 +109,7 @@ class ClusterLedger:
         return spent
 
     def add(self, cost_usd: float) -> None:
-        self.coordinator.add.remote(cost_usd)
+        ray.get(self.coordinator.add.remote(cost_usd))  # seen by the next check anywhere
 
 
 class ClusterCache:

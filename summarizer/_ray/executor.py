@@ -92,6 +92,7 @@ def summarize_dataset(
     *,
     workers: int = 2,
     batch_size: int = 16,
+    num_cpus: float = 1.0,
     env: Mapping[str, str] | None = None,
 ) -> ray.data.Dataset:
     """Summaries of a Dataset of articles (columns ``id``, ``text``, optional ``source``),
@@ -100,6 +101,8 @@ def summarize_dataset(
     ``workers`` actors each own one Summarizer; with a model, one coordinator actor holds
     the rate limits, the budget and the reply cache for all of them. Lazy, like any
     Dataset: nothing runs until the result is consumed (``iter_rows``, ``write_parquet``).
+    Each actor holds ``num_cpus``; when the pool fills the cluster, leave room for the read
+    tasks of a file-backed Dataset (fewer workers, or a fraction for a model-bound run).
     """
     settled = settle(config or SummarizerConfig(), env)
     coordinator = None
@@ -111,7 +114,7 @@ def summarize_dataset(
         batch_size=batch_size,
         batch_format="default",
         concurrency=workers,
-        num_cpus=1,
+        num_cpus=num_cpus,
     )
     out.context.execution_options.preserve_order = True
     return out
