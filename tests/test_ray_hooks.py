@@ -100,6 +100,7 @@ def test_without_a_ledger_the_budget_is_the_clients_own() -> None:
     accountant.check_budget()
 
 
+@pytest.mark.ray
 def test_reservations_from_many_callers_are_spaced_by_the_bucket() -> None:
     """The coordinator's admission: 60 a minute, 60 banked; the next callers wait 1 s, 2 s..."""
     pytest.importorskip("ray", reason="the ray extra is not installed")

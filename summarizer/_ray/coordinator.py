@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import ray
+from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
 from summarizer._cache import ResponseCache
 from summarizer._config import LLMConfig
@@ -76,9 +77,12 @@ class Coordinator:
 
 
 def start_coordinator(llm: LLMConfig, cache_path: Path | None) -> Any:
-    """A new coordinator actor (a handle); it lives as long as a handle to it does."""
+    """A new coordinator actor (a handle) on the driver's node, where the cache file is; it
+    lives as long as a handle to it does."""
+    here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
     actor: Any = ray.remote(Coordinator)
-    return actor.options(num_cpus=0, max_concurrency=1).remote(llm, cache_path)
+    options = actor.options(num_cpus=0, max_concurrency=1, scheduling_strategy=here)
+    return options.remote(llm, cache_path)
 
 
 class ClusterLimits:
