@@ -113,7 +113,7 @@ def summarize_dataset(
         fn_constructor_args=(settled, coordinator),
         batch_size=batch_size,
         batch_format="default",
-        concurrency=workers,
+        compute=ray.data.ActorPoolStrategy(size=workers),
         num_cpus=num_cpus,
     )
     out.context.execution_options.preserve_order = True
