@@ -71,6 +71,7 @@ if TYPE_CHECKING:
     )
     from summarizer._normalize import NormalizedText, normalize_text
     from summarizer._pipeline import Summarizer
+    from summarizer._ray import read_articles, summarize_dataset
 
 __version__ = "0.1.0"
 
@@ -120,6 +121,9 @@ _LAZY = {
     "NormalizedText": "summarizer._normalize",
     "normalize_text": "summarizer._normalize",
     "Summarizer": "summarizer._pipeline",
+    # Ray Data (the ray extra): loaded, with ray, only when asked for.
+    "read_articles": "summarizer._ray",
+    "summarize_dataset": "summarizer._ray",
 }
 
 
@@ -127,7 +131,14 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'summarizer' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    try:
+        value = getattr(import_module(module), name)
+    except ImportError as missing:
+        if module != "summarizer._ray":
+            raise
+        raise ImportError(
+            f"summarizer.{name} needs the ray extra: pip install 'summarizer[ray]' ({missing})"
+        ) from missing
     globals()[name] = value
     return value
 
@@ -183,4 +194,6 @@ __all__ = [
     "digest",
     "load_articles",
     "normalize_text",
+    "read_articles",
+    "summarize_dataset",
 ]

@@ -4,6 +4,9 @@ The key is the sha256 of: model, endpoint, prompt template hash, schema hash, re
 parameters and the messages (which hold the article's text). A re-run of the same folder
 therefore makes no model call, and a run killed midway resumes paying only for the calls
 that had not finished: each reply is committed as soon as it is validated.
+
+:class:`ReplyCache` is what the model client needs of a cache, so a cache held elsewhere
+(one store for a cluster) can stand in for the local SQLite file.
 """
 
 from __future__ import annotations
@@ -13,11 +16,19 @@ import json
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 
 def cache_key(**parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+class ReplyCache(Protocol):
+    def get(self, key: str) -> tuple[str, dict[str, Any]] | None: ...
+
+    def put(self, key: str, value: str, usage: dict[str, Any]) -> None: ...
+
+    def close(self) -> None: ...
 
 
 class ResponseCache:

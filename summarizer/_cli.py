@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from summarizer._normalize import NormalizedText
     from summarizer._pipeline import Summarizer
     from summarizer._runlog import RunLog
+    from summarizer._runner import RunReport
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -255,7 +256,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     log, run_id = _start_log(args, summarizer)
     started = time.time()
     try:
-        report = run(summarizer, loaded, out=out, quiet=args.quiet)
+        if args.executor == "ray":
+            report = _run_on_ray(args, config, loaded, out)
+        else:
+            report = run(summarizer, loaded, out=out, quiet=args.quiet)
     except KeyboardInterrupt:
         _finish_log(log, run_id, [], status="interrupted", started=started)
         print("\ninterrupted: finished results are kept", file=sys.stderr)
@@ -275,7 +279,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             + (f"; run {run_id} in the log (summarizer logs show {run_id})" if log else ""),
             file=sys.stderr,
         )
+    if summarizer.stopped_by is not None:  # no request could succeed: a setup problem
+        print(f"summarizer: run stopped: {summarizer.stopped_by.detail}", file=sys.stderr)
+        return EXIT_USAGE
     return EXIT_SOME_FAILED if failed else EXIT_OK
+
+
+def _run_on_ray(
+    args: argparse.Namespace, config: SummarizerConfig, loaded: LoadResult, out: Path | None
+) -> RunReport:
+    try:
+        from summarizer._ray import run_with_ray
+    except ImportError as missing:
+        raise UsageError(
+            f"--executor ray needs the ray extra: pip install 'summarizer[ray]' ({missing})"
+        ) from None
+    return run_with_ray(config, loaded, out, args.ray_address, workers=args.ray_workers)
 
 
 def _print_results(
@@ -624,6 +643,16 @@ def _add_chunk_and_run(commands: argparse._SubParsersAction[argparse.ArgumentPar
     _add_quiet(run_parser)
     run_parser.add_argument(
         "--dry-run", action="store_true", help="count tokens and estimate cost; call nothing"
+    )
+    run_parser.add_argument(
+        "--executor", choices=["local", "ray"], default="local",
+        help="local (default), or ray: over a Ray cluster (needs the ray extra)",
+    )  # fmt: skip
+    run_parser.add_argument(
+        "--ray-address", help="Ray cluster to join (default: a local one started for the run)"
+    )
+    run_parser.add_argument(
+        "--ray-workers", type=int, default=2, help="Summarizer actors in the pool (default 2)"
     )
     run_parser.set_defaults(handler=cmd_run)
 

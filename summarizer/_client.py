@@ -41,10 +41,10 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from summarizer._cache import ResponseCache, cache_key
+from summarizer._cache import ReplyCache, cache_key
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import BudgetExceededError, InvalidModelOutputError, OutputTruncatedError
-from summarizer._llm.accounting import Accountant
+from summarizer._llm.accounting import Accountant, Ledger
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.dedupe import InFlight
 from summarizer._llm.modes import Message, ModeNegotiator, ModeRejected, build_request
@@ -53,7 +53,7 @@ from summarizer._llm.transport import Transport, retry_after_seconds
 from summarizer._models import Usage
 from summarizer._pricing import price_for
 from summarizer._prompts import PromptTemplate
-from summarizer._ratelimit import Clock, RateLimiter, Sleep
+from summarizer._ratelimit import Clock, RateLimiter, SharedLimits, Sleep
 from summarizer._schemas import schema_hash, strict_schema
 from summarizer._tokens import encoding_for_model
 
@@ -92,10 +92,14 @@ class ChatClient:
         config: LLMConfig,
         *,
         http_client: httpx.AsyncClient | None = None,
-        cache: ResponseCache | None = None,
+        cache: ReplyCache | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        shared_limits: SharedLimits | None = None,
+        ledger: Ledger | None = None,
     ):
+        """``shared_limits`` and ``ledger``: rate limits and a budget held with other
+        processes (a cluster's coordinator), on top of this client's own."""
         config = config.resolve()  # a no-op for a config the Summarizer already resolved
         self.config = config
         self.cache = cache
@@ -106,8 +110,10 @@ class ChatClient:
             tokens_per_minute=config.tokens_per_minute,
             clock=clock,
             sleep=sleep,
+            shared=shared_limits,
         )
-        self.accountant = Accountant(price_for(config.model, config.prices), config.max_cost_usd)
+        price = price_for(config.model, config.prices)
+        self.accountant = Accountant(price, config.max_cost_usd, ledger=ledger)
         self.transport = Transport(
             config,
             http_client=http_client,

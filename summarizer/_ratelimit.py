@@ -4,6 +4,10 @@ Bounded concurrency (a semaphore), requests-per-minute and tokens-per-minute tok
 buckets, and a shared pause: when the server answers 429, :meth:`RateLimiter.pause`
 holds back every request of the client, not only the one that was refused.
 The clock and sleep are injectable, so tests check waits without sleeping.
+
+:class:`SharedLimits` is the hook for limits held by something other than this process
+(one coordinator of a cluster): each admitted request is also admitted there, and a pause
+after a 429 is passed on to it.
 """
 
 from __future__ import annotations
@@ -12,9 +16,20 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Protocol
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+
+class SharedLimits(Protocol):
+    """Limits shared with other processes; :class:`RateLimiter` consults them after its own."""
+
+    async def admit(self, tokens: int) -> None:
+        """Return once one request of about ``tokens`` tokens may be sent."""
+
+    def pause(self, seconds: float) -> None:
+        """Hold every sharer back for ``seconds`` from now (after a 429)."""
 
 
 class TokenBucket:
@@ -52,8 +67,10 @@ class RateLimiter:
         tokens_per_minute: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
+        shared: SharedLimits | None = None,
     ):
         self.clock = clock
+        self.shared = shared
         self.sleep = sleep
         self.concurrency = concurrency
         self._semaphore = asyncio.Semaphore(concurrency)
@@ -71,6 +88,8 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Hold every request back for ``seconds`` from now (after a 429)."""
         self._resume_at = max(self._resume_at, self.clock() + seconds)
+        if self.shared is not None:
+            self.shared.pause(seconds)
 
     async def _admit(self, tokens: int) -> None:
         async with self._lock:  # one waiter at a time keeps the buckets fair (FIFO)
@@ -93,4 +112,6 @@ class RateLimiter:
         """Hold a concurrency slot for one request of about ``tokens`` tokens."""
         async with self._semaphore:
             await self._admit(tokens)
+            if self.shared is not None:
+                await self.shared.admit(tokens)
             yield

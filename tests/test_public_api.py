@@ -2,13 +2,22 @@ from __future__ import annotations
 
 import inspect
 
+import pytest
+
 import summarizer
 from summarizer import _errors as errors
 
 
 def test_all_is_sorted_and_every_name_exists() -> None:
+    import importlib.util
+
     assert summarizer.__all__ == sorted(summarizer.__all__)
+    has_ray = importlib.util.find_spec("ray") is not None
     for name in summarizer.__all__:
+        if name in ("read_articles", "summarize_dataset") and not has_ray:
+            with pytest.raises(ImportError, match="ray extra"):
+                getattr(summarizer, name)
+            continue
         assert hasattr(summarizer, name), name
 
 
@@ -41,6 +50,8 @@ EXPECTED = {
     "ChatClient", "Engine", "EngineOutput", "PreparedDocument",
     # the corpus digest
     "DigestReport", "adigest", "digest",
+    # Ray Data (the ray extra, imported lazily)
+    "read_articles", "summarize_dataset",
     # errors
     "SummarizerError", "ConfigError", "ArticleError", "ArticleLoadError", "TokenizerError",
     "PromptError", "FixtureError", "BudgetExceededError", "ModelError", "ModelTransportError",

@@ -300,3 +300,19 @@ def test_secrets_a_server_echoes_are_redacted_everywhere(
     assert written and "[REDACTED]" in written + streams.err
     for text in (streams.out, streams.err, written):
         assert SECRET not in text and SECRET[8:24] not in text
+
+
+def test_the_cli_exits_2_with_the_hint_when_no_request_can_succeed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], seeds_dir: Path
+) -> None:
+    from summarizer._cli import main
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(return_value=error(401, "bad key"))
+        code = main(
+            ["run", str(seeds_dir), "--engine", "llm", "--base-url", BASE_URL, "--api-key",
+             "sk-wrong-key-123", "--concurrency", "1", "--no-log", "-o", str(tmp_path / "o")]
+        )  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2 and "check OPENAI_API_KEY or --api-key" in err
+    assert route.call_count <= 2  # the other articles were not attempted

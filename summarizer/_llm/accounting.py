@@ -3,23 +3,39 @@
 The budget holds at any concurrency: before a request is sent, its worst-case cost (the
 prompt, and the whole output limit) is reserved, and a request whose reservation would
 take spent + reserved past the budget is not sent. The reservation is released when the
-reply's real cost is recorded."""
+reply's real cost is recorded.
+
+A :class:`Ledger` is the hook for a budget shared with other processes: every cost is
+added to it, and the budget is checked against its total instead of this client's."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from summarizer._errors import BudgetExceededError
 from summarizer._models import Usage
 from summarizer._pricing import Price, cost_usd
 
 
+class Ledger(Protocol):
+    """Spending shared with other processes (one budget for a cluster)."""
+
+    def spent_usd(self) -> float:
+        """Everything spent by every sharer so far."""
+
+    def add(self, cost_usd: float) -> None:
+        """Record this process's ``cost_usd``."""
+
+
 class Accountant:
     """Run-wide totals of one client; each call also keeps its own ``Usage``."""
 
-    def __init__(self, price: Price | None, budget_usd: float | None):
+    def __init__(
+        self, price: Price | None, budget_usd: float | None, *, ledger: Ledger | None = None
+    ):
         self.price = price
         self.budget_usd = budget_usd
+        self.ledger = ledger
         self.usage = self.new_usage()
         self.reserved_usd = 0.0
 
@@ -31,9 +47,16 @@ class Accountant:
     def spent_usd(self) -> float:
         return self.usage.cost_usd or 0.0
 
+    def _budget_spent(self) -> float:
+        """What counts against the budget: the shared ledger's total, else this client's."""
+        return self.ledger.spent_usd() if self.ledger is not None else self.spent_usd
+
     def check_budget(self) -> None:
-        if self.budget_usd is not None and self.spent_usd >= self.budget_usd:
-            raise BudgetExceededError(self.spent_usd, self.budget_usd)
+        if self.budget_usd is None:
+            return
+        spent = self._budget_spent()
+        if spent >= self.budget_usd:
+            raise BudgetExceededError(spent, self.budget_usd)
 
     def reserve(self, *, prompt_tokens: int, output_tokens: int) -> float:
         """Reserve the worst-case cost of one request, or raise BudgetExceededError when
@@ -49,8 +72,9 @@ class Accountant:
         )
         if worst is None:  # unknown price: nothing to hold the budget against
             return 0.0
-        if self.spent_usd + self.reserved_usd + worst > self.budget_usd:
-            raise BudgetExceededError(self.spent_usd, self.budget_usd)
+        spent = self._budget_spent()
+        if spent + self.reserved_usd + worst > self.budget_usd:
+            raise BudgetExceededError(spent, self.budget_usd)
         self.reserved_usd += worst
         return worst
 
@@ -83,3 +107,5 @@ class Accountant:
             total.cached_tokens += cached
             if total.cost_usd is not None and cost is not None:
                 total.cost_usd += cost
+        if self.ledger is not None and cost:
+            self.ledger.add(cost)
