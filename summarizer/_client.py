@@ -41,7 +41,7 @@ from typing import Any, Generic, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from summarizer._cache import ReplyCache, cache_key
+from summarizer._cache import ReplyCache, ResponseCache, cache_key
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import BudgetExceededError, InvalidModelOutputError, OutputTruncatedError
 from summarizer._llm.accounting import Accountant, Ledger
@@ -63,6 +63,7 @@ logger = logging.getLogger("summarizer.client")
 
 T = TypeVar("T", bound=BaseModel)
 _NO_CONTEXT = CallContext()
+LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
 
 
 @dataclass
@@ -167,19 +168,60 @@ class ChatClient:
             max_output_tokens=limit,
             messages=messages,
         )
-        hit = self.cache.get(key) if self.cache is not None else None
-        raw = hit[0] if hit is not None else await self._inflight.wait(key)
-        if raw is not None:
-            usage = Usage(cache_hits=1, cost_usd=0.0)
-            return StructuredReply(response_model.model_validate_json(raw), usage, None, True)
+        found = await self._from_cache(key, response_model)
+        if found is None:
+            raw = await self._inflight.wait(key)
+            found = None if raw is None else response_model.model_validate_json(raw)
+        if found is not None:
+            return StructuredReply(found, Usage(cache_hits=1, cost_usd=0.0), None, True)
         async with self._inflight.leading(key) as shared:
+            found = await self._after_other_process(key, response_model)
+            if found is not None:
+                shared.set_result(found.model_dump_json())
+                return StructuredReply(found, Usage(cache_hits=1, cost_usd=0.0), None, True)
             call = _Call(response_model, schema, template, step or template.name, context)
-            reply = await self._ask(messages, call, limit)
+            try:
+                reply = await self._ask(messages, call, limit)
+            finally:
+                if isinstance(self.cache, ResponseCache):
+                    await asyncio.to_thread(self.cache.release, key)
             raw = reply.value.model_dump_json()
             shared.set_result(raw)
         if self.cache is not None:
-            self.cache.put(key, raw, reply.usage.model_dump())
+            await asyncio.to_thread(self.cache.put, key, raw, reply.usage.model_dump())
         return reply
+
+    async def _from_cache(self, key: str, response_model: type[T]) -> T | None:
+        """The stored reply for ``key``, read off the event loop; a row that no longer
+        validates is dropped and counts as a miss."""
+        if self.cache is None:
+            return None
+        hit = await asyncio.to_thread(self.cache.get, key)
+        if hit is None:
+            return None
+        try:
+            return response_model.model_validate_json(hit[0])
+        except ValidationError:
+            logger.warning("cached reply for %s does not validate; asking again", key[:12])
+            if isinstance(self.cache, ResponseCache):
+                await asyncio.to_thread(self.cache.forget, key)
+            return None
+
+    async def _after_other_process(self, key: str, response_model: type[T]) -> T | None:
+        """Take the cache's lease on ``key``; while another live process holds it, wait for
+        the reply it is paying for (None: this process sends the request itself)."""
+        cache = self.cache
+        if not isinstance(cache, ResponseCache):
+            return None
+        lease = self.config.timeout_seconds * self.config.max_attempts + 60
+        holder = await asyncio.to_thread(cache.claim, key, lease)
+        while holder is not None:
+            await asyncio.sleep(LEASE_POLL_SECONDS)
+            found = await self._from_cache(key, response_model)
+            if found is not None:
+                return found
+            holder = await asyncio.to_thread(cache.claim, key, lease)
+        return None
 
     async def release_connections(self) -> None:
         """Close the connections of the running event loop (see :class:`Transport`)."""

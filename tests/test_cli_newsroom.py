@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -151,8 +152,9 @@ def test_cache_stats_prune_and_clear(tmp_path: Path, capsys) -> None:
     cache = ResponseCache(path)
     cache.put("old", "{}", {})
     cache.put("new", '{"a": 1}', {})
-    cache._db.execute("UPDATE replies SET created = created - 40 * 86400 WHERE key = 'old'")
     cache.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE replies SET created = created - 40 * 86400 WHERE key = 'old'")
     assert main(["cache", "stats", "--cache", str(path)]) == 0
     assert "entries      2" in capsys.readouterr().out
     assert main(["cache", "prune", "--older-than", "30", "--cache", str(path)]) == 0
