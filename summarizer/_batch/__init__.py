@@ -1,0 +1,9 @@
+"""The Batch API as an execution mode: prepare the requests ``run`` would send as JSONL,
+submit them as batches (or write them for ``vllm run-batch``), collect the answers into
+the same results, with follow-up batches for re-asks and reduce steps. Private: the CLI
+(``summarizer batch``) is its public face."""
+
+from summarizer._batch.cli import add_batch_parser, cmd_batch
+from summarizer._batch.job import BatchJob, BatchOptions, Collected
+
+__all__ = ["BatchJob", "BatchOptions", "Collected", "add_batch_parser", "cmd_batch"]
