@@ -257,7 +257,22 @@ class ChatClient:
         limit: int,
         usage: Usage,
     ) -> Any:
-        request = build_request(
+        request = self._request(conversation, call, mode, step, limit)
+        estimate = self.count_tokens(request["messages"]) + limit
+        return await self.transport.send(
+            request, mode=mode, estimate=estimate, context=call.context, usage=usage
+        )
+
+    def _request(
+        self,
+        conversation: list[Message],
+        call: _Call[Any],
+        mode: StructuredMode,
+        step: str,
+        limit: int,
+    ) -> dict[str, Any]:
+        """The ``chat.completions.create`` keyword arguments of one attempt."""
+        return build_request(
             self.config,
             conversation,
             mode=mode,
@@ -266,8 +281,4 @@ class ChatClient:
             template=call.template,
             step=step,
             limit=limit,
-        )
-        estimate = self.count_tokens(request["messages"]) + limit
-        return await self.transport.send(
-            request, mode=mode, estimate=estimate, context=call.context, usage=usage
         )

@@ -12,7 +12,7 @@ import respx
 
 from summarizer._batch import BatchJob, BatchOptions, add_batch_parser, cmd_batch
 from summarizer._batch.jsonl import pack, parse_output, request_line
-from summarizer._config import LLMConfig, SummarizerConfig
+from summarizer._config import SummarizerConfig
 from summarizer._documents import Document, load_articles
 from summarizer._errors import ArticleError
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -20,12 +20,7 @@ from summarizer._pipeline import Summarizer
 from summarizer._testing import FakeBatchAPI, ScriptedModel, batch_line, batch_step
 
 from .fakes import BASE_URL
-
-
-def make_config(tmp_path: Path, **overrides: Any) -> SummarizerConfig:
-    llm = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key="sk-test", concurrency=4)
-    values = {"engine": "llm", "llm": llm, "cache_path": tmp_path / "cache.sqlite3", **overrides}
-    return SummarizerConfig(**values)
+from .test_pipeline import llm_config
 
 
 @pytest.fixture
@@ -77,7 +72,7 @@ async def test_submit_prepares_the_requests_run_would_send(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     documents = seeds(seeds_dir)
-    job = open_job(tmp_path, make_config(tmp_path))
+    job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, documents)
     assert api.uploads == 1 and list(api.batches) == ["batch-1"]
     batch = api.batches["batch-1"]
@@ -102,7 +97,7 @@ async def test_submit_prepares_the_requests_run_would_send(
 async def test_requests_are_split_at_the_request_limit(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
-    job = open_job(tmp_path, make_config(tmp_path), max_requests=2)
+    job = open_job(tmp_path, llm_config(tmp_path), max_requests=2)
     await submit(job, seeds(seeds_dir))
     assert [len(input_lines(api, b)) for b in api.batches] == [2, 2, 1]
     await collect_all(job)
@@ -131,12 +126,12 @@ async def test_a_completed_batch_gives_the_results_of_a_live_run(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     documents = seeds(seeds_dir)
-    job = open_job(tmp_path, make_config(tmp_path, cache=False))
+    job = open_job(tmp_path, llm_config(tmp_path, cache=False))
     await submit(job, documents)
     assert await collect_all(job) == 1
     assert api.batch_lines == 5 and api.live_requests == 0
     batch = summaries(job)
-    live = Summarizer(make_config(tmp_path / "live", cache=False))
+    live = Summarizer(llm_config(tmp_path / "live", cache=False))
     expected = await live.asummarize_many(documents)
     await live.aclose()
     for got, want in zip(batch, expected, strict=True):
@@ -156,10 +151,10 @@ async def test_a_completed_batch_gives_the_results_of_a_live_run(
 @pytest.mark.usefixtures("api")
 async def test_costs_are_at_the_batch_price(tmp_path: Path, seeds_dir: Path) -> None:
     documents = seeds(seeds_dir)
-    job = open_job(tmp_path, make_config(tmp_path, cache=False))
+    job = open_job(tmp_path, llm_config(tmp_path, cache=False))
     await submit(job, documents)
     await collect_all(job)
-    live = Summarizer(make_config(tmp_path / "live", cache=False))
+    live = Summarizer(llm_config(tmp_path / "live", cache=False))
     expected = await live.asummarize_many(documents)
     await live.aclose()
     for got, want in zip(summaries(job), expected, strict=True):
@@ -177,7 +172,7 @@ async def test_a_partly_failed_batch_resends_only_the_failures(
 ) -> None:
     documents = seeds(seeds_dir)
     api.error_ids = {documents[1].id, documents[3].id}  # each fails once, with HTTP 500
-    job = open_job(tmp_path, make_config(tmp_path))
+    job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, documents)
     first = await job.collect()
     assert first.answered == 3 and first.errors == 2 and first.finished == 3
@@ -198,7 +193,7 @@ async def test_a_request_failing_every_attempt_fails_only_its_document(
     api = FakeBatchAPI(ScriptedModel(fail_documents={documents[2].id}))
     with respx.mock(base_url=BASE_URL) as mock:
         mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, make_config(tmp_path), max_attempts=2)
+        job = open_job(tmp_path, llm_config(tmp_path), max_attempts=2)
         await submit(job, documents)
         await collect_all(job)
     results = job.results()
@@ -214,7 +209,7 @@ async def test_an_expired_batch_resumes_without_resending_what_succeeded(
 ) -> None:
     documents = seeds(seeds_dir)
     api.expire_next = 1  # the first batch expires with only its first half answered
-    job = open_job(tmp_path, make_config(tmp_path))
+    job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, documents)
     first = await job.collect()
     assert api.batches["batch-1"]["status"] == "expired"
@@ -230,7 +225,7 @@ async def test_a_batch_still_running_is_left_alone(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     api.polls_to_finish = 2
-    job = open_job(tmp_path, make_config(tmp_path))
+    job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, seeds(seeds_dir))
     assert await job.poll() == [("batch-1", "in_progress")]
     collected = await job.collect()
@@ -265,7 +260,7 @@ async def test_an_invalid_reply_is_reasked_in_a_follow_up_batch(
     api = FakeBatchAPI(FirstReplyInvalid(documents[0].id))
     with respx.mock(base_url=BASE_URL) as mock:
         mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, make_config(tmp_path))
+        job = open_job(tmp_path, llm_config(tmp_path))
         await submit(job, documents)
         assert await collect_all(job) == 2
     follow_up = input_lines(api, "batch-2")
@@ -281,7 +276,7 @@ async def test_a_long_article_is_mapped_then_reduced_in_two_batches(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     document = seeds(seeds_dir)[4]
-    config = make_config(tmp_path, single_call_tokens=1200, chunk_tokens=300)
+    config = llm_config(tmp_path, single_call_tokens=1200, chunk_tokens=300)
     job = open_job(tmp_path, config)
     await submit(job, [document])
     chunks = input_lines(api, "batch-1")
@@ -303,7 +298,7 @@ async def test_follow_ups_can_be_finished_live(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     document = seeds(seeds_dir)[4]
-    job = open_job(tmp_path, make_config(tmp_path, single_call_tokens=1200, chunk_tokens=300))
+    job = open_job(tmp_path, llm_config(tmp_path, single_call_tokens=1200, chunk_tokens=300))
     await submit(job, [document])
     collected = await job.collect(live=True)
     assert collected.finished == 1 and collected.new_files == 0
@@ -319,11 +314,11 @@ async def test_a_live_run_reuses_batch_answers_and_vice_versa(
     api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
 ) -> None:
     documents = seeds(seeds_dir)
-    job = open_job(tmp_path, make_config(tmp_path))
+    job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, documents[:3])
     await collect_all(job)
     job.close()
-    live = Summarizer(make_config(tmp_path))
+    live = Summarizer(llm_config(tmp_path))
     results = await live.asummarize_many(documents)
     await live.aclose()
     assert api.live_requests == 2  # only the two articles the batch did not have
@@ -334,7 +329,7 @@ async def test_a_live_run_reuses_batch_answers_and_vice_versa(
         0,
         0,
     ]
-    later = BatchJob(tmp_path / "job2", make_config(tmp_path))
+    later = BatchJob(tmp_path / "job2", llm_config(tmp_path))
     await submit(later, documents)
     assert later.store.counts() == {} and len(api.batches) == 1  # nothing left to ask
     assert all(r is not None for r in later.results())
@@ -360,7 +355,7 @@ async def test_a_job_killed_after_writing_or_uploading_resumes_without_duplicate
     with respx.mock(base_url=BASE_URL) as mock:
         mock.post("/batches").mock(side_effect=batch_creation_dies_once)
         mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, make_config(tmp_path), max_requests=3)
+        job = open_job(tmp_path, llm_config(tmp_path), max_requests=3)
         job.add_documents(documents)
         await job.advance()
         assert job.write_files() == 2  # killed here: files written, nothing uploaded
@@ -446,7 +441,7 @@ def test_write_only_and_from_output_work_with_no_server(
 def test_a_map_reduce_job_offline_needs_a_second_output_file(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
-    config = make_config(tmp_path, single_call_tokens=1200, chunk_tokens=300)
+    config = llm_config(tmp_path, single_call_tokens=1200, chunk_tokens=300)
     requests = tmp_path / "requests"
     job = BatchJob(tmp_path / "job", config, options=BatchOptions(write_only=requests))
     job.add_documents(seeds(seeds_dir)[4:])
@@ -469,7 +464,7 @@ def test_a_bad_output_file_is_named_with_its_line(tmp_path: Path) -> None:
     with pytest.raises(ArticleError, match=r"out\.jsonl: line 2 is not a batch output line"):
         parse_output('{"custom_id": "a", "response": null}\nnot json\n', source="out.jsonl")
     job = BatchJob(
-        tmp_path / "job", make_config(tmp_path), options=BatchOptions(write_only=tmp_path)
+        tmp_path / "job", llm_config(tmp_path), options=BatchOptions(write_only=tmp_path)
     )
     code_path = tmp_path / "missing.jsonl"
     with pytest.raises(Exception, match="--from-output .*missing.jsonl: cannot read"):

@@ -29,7 +29,7 @@ from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import ModelTransportError, SummarizerError
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.context import error_context
-from summarizer._llm.modes import Message, build_request
+from summarizer._llm.modes import Message
 from summarizer._models import Usage
 from summarizer._pricing import Price, price_for
 
@@ -89,16 +89,7 @@ class BatchChatClient(ChatClient):
         limit: int,
         usage: Usage,
     ) -> Any:
-        request = build_request(
-            self.config,
-            conversation,
-            mode=mode,
-            schema=call.schema,
-            name=call.response_model.__name__,
-            template=call.template,
-            step=step,
-            limit=limit,
-        )
+        request = self._request(conversation, call, mode, step, limit)
         body = batch_body(request)
         key = custom_id(call.context, step, body)
         stored = self.store.request(key)
