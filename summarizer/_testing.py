@@ -329,6 +329,61 @@ def batch_line(custom_id: str, status: int, body: dict[str, Any]) -> dict[str, A
     }
 
 
+class HandlerServer:
+    """An httpx handler (``request -> response``, as :meth:`FakeBatchAPI.handle`) served at
+    ``http://127.0.0.1:PORT/v1``: the batch fakes over a real loopback connection."""
+
+    def __init__(self, handle: Any, *, port: int = 0):
+        lock = threading.Lock()  # the fakes' counters are plain ints: one request at a time
+
+        def answer(handler: BaseHTTPRequestHandler, method: str) -> None:
+            length = int(handler.headers.get("content-length", 0))
+            request = httpx.Request(
+                method,
+                f"http://127.0.0.1{handler.path}",
+                headers=dict(handler.headers.items()),
+                content=handler.rfile.read(length) if length else b"",
+            )
+            with lock:
+                response: httpx.Response = handle(request)
+            data = response.read()
+            handler.send_response(response.status_code)
+            handler.send_header("content-type", response.headers.get("content-type", "text/plain"))
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                answer(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                answer(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> HandlerServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def serve(argv: list[str] | None = None) -> None:
     """``python -m summarizer._testing --latency 0.2``: serve a ScriptedModel until killed.
 

@@ -17,7 +17,13 @@ from summarizer._documents import Document, load_articles
 from summarizer._errors import ArticleError
 from summarizer._models import DocumentFailure, DocumentSummary
 from summarizer._pipeline import Summarizer
-from summarizer._testing import FakeBatchAPI, ScriptedModel, batch_line, batch_step
+from summarizer._testing import (
+    FakeBatchAPI,
+    HandlerServer,
+    ScriptedModel,
+    batch_line,
+    batch_step,
+)
 
 from .fakes import BASE_URL
 from .test_pipeline import llm_config
@@ -482,3 +488,24 @@ def test_status_of_a_folder_with_no_job_is_a_clear_error(
         == 2
     )
     assert "no batch job here" in capsys.readouterr().err
+
+
+def test_the_command_line_flow_against_the_loopback_server(
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    api = FakeBatchAPI(polls_to_finish=1)
+    with HandlerServer(api.handle) as server:
+        common = ["--job", str(tmp_path / "job"), "--api-key", "sk-local"]
+        submit = ["batch", "submit", str(seeds_dir), "--base-url", server.base_url]
+        cache = ["--cache", str(tmp_path / "cache.sqlite3"), "--max-requests", "3"]
+        assert cli([*submit, *cache, *common]) == 0
+        assert api.uploads == 2 and len(api.batches) == 2
+        assert cli(["batch", "status", *common]) == 0
+        assert "batch-1  in_progress" in capsys.readouterr().out
+        out = tmp_path / "out"
+        assert cli(["batch", "collect", "--out", str(out), *common]) == 0
+    err = capsys.readouterr().err
+    assert "2 batches ended; 5 answers" in err and "documents: 5 of 5 finished" in err
+    lines = (out / "results.jsonl").read_text().splitlines()
+    assert [json.loads(line)["doc_id"] for line in lines] == [d.id for d in seeds(seeds_dir)]
+    assert api.batch_lines == 5 and api.live_requests == 0
