@@ -261,6 +261,11 @@ class FakeBatchAPI:
                 "polls": 0,
             }
             return httpx.Response(200, json=self._public(batch_id))
+        if request.method == "GET" and path == "/batches":
+            newest_first = [self._public(b) for b in reversed(self.batches)]
+            return httpx.Response(
+                200, json={"object": "list", "data": newest_first, "has_more": False}
+            )
         if request.method == "GET" and path.startswith("/batches/"):
             batch_id = path.split("/")[2]
             if batch_id not in self.batches:

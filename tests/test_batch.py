@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 
@@ -345,37 +346,45 @@ async def test_a_live_run_reuses_batch_answers_and_vice_versa(
 # -- killed at any point ----------------------------------------------------------------------
 
 
-async def test_a_job_killed_after_writing_or_uploading_resumes_without_duplicates(
+async def test_a_job_killed_while_submitting_resumes_without_duplicates(
     tmp_path: Path, seeds_dir: Path
 ) -> None:
     documents = seeds(seeds_dir)
     api = FakeBatchAPI()
-    calls = {"batches": 0}
+    kill = {"before": 0, "after": 0}  # kill at the Nth batch creation, before/after the server
 
-    def batch_creation_dies_once(request):
-        calls["batches"] += 1
-        if calls["batches"] == 2:
-            raise KeyboardInterrupt  # killed between an upload and its batch
-        return api.handle(request)
+    def create_batch(request: httpx.Request) -> httpx.Response:
+        for when in ("before", "after"):
+            kill[when] -= 1
+        if kill["before"] == 0:
+            raise KeyboardInterrupt
+        response = api.handle(request)
+        if kill["after"] == 0:
+            raise KeyboardInterrupt
+        return response
 
     with respx.mock(base_url=BASE_URL) as mock:
-        mock.post("/batches").mock(side_effect=batch_creation_dies_once)
+        mock.post("/batches").mock(side_effect=create_batch)
         mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, llm_config(tmp_path), max_requests=3)
+        job = open_job(tmp_path, llm_config(tmp_path), max_requests=2)
         job.add_documents(documents)
         await job.advance()
-        assert job.write_files() == 2  # killed here: files written, nothing uploaded
+        assert job.write_files() == 3  # killed here: files written, nothing uploaded
         job.close()
 
-        resumed = open_job(tmp_path)  # the config and limits come from the store
-        with pytest.raises(KeyboardInterrupt):
-            await resumed.push()
-        resumed.close()
-        assert api.uploads == 2 and len(api.batches) == 1
+        kill.update(before=2, after=3)  # the 2nd dies before the server, the 3rd after
+        for _ in range(2):
+            resumed = open_job(tmp_path)  # the config and limits come from the store
+            with pytest.raises(KeyboardInterrupt):
+                await resumed.push()
+            resumed.close()
+        assert api.uploads == 2 and len(api.batches) == 2  # file 2 tried twice; file 3 not reached
 
         again = open_job(tmp_path)
         await again.push()
-        assert api.uploads == 2 and len(api.batches) == 2  # no file uploaded twice
+        assert api.uploads == 3  # file 3 now; file 2 not uploaded again
+        assert len(api.batches) == 3  # the batch made before the kill is found, not remade
+        assert [f.batch_id for f in again.store.files()] == ["batch-1", "batch-2", "batch-3"]
         await collect_all(again)
     assert len(summaries(again)) == 5 and api.batch_lines == 5
     again.close()

@@ -24,6 +24,7 @@ from typing import Any
 
 import httpx
 import openai
+from openai.types import Batch
 
 from summarizer._batch.client import BatchChatClient, JobCache
 from summarizer._batch.jsonl import (
@@ -199,18 +200,22 @@ class BatchJob:
         try:
             for stored in self.store.files(unsubmitted=True):
                 file_id = stored.file_id
+                batch: Batch | None = None
                 if file_id is None:
                     uploaded = await sdk.files.create(
                         file=(stored.name, stored.path.read_bytes()), purpose="batch"
                     )
                     file_id = uploaded.id
                     self.store.set_file_id(stored.name, file_id)
-                batch = await sdk.batches.create(
-                    input_file_id=file_id,
-                    endpoint=BATCH_URL,  # type: ignore[arg-type]
-                    completion_window=self.options.completion_window,  # type: ignore[arg-type]
-                    metadata={"summarizer_file": stored.name},
-                )
+                else:  # uploaded before a kill: its batch may exist without our record
+                    batch = await _batch_of(sdk, file_id)
+                if batch is None:
+                    batch = await sdk.batches.create(
+                        input_file_id=file_id,
+                        endpoint=BATCH_URL,  # type: ignore[arg-type]
+                        completion_window=self.options.completion_window,  # type: ignore[arg-type]
+                        metadata={"summarizer_file": stored.name},
+                    )
                 self.store.add_batch(batch.id, stored.name, batch.status)
         finally:
             await self._close(sdk)
@@ -334,6 +339,14 @@ async def _settled(work: Any) -> list[Result]:
         if not left:
             return results
         await asyncio.gather(*left, return_exceptions=True)
+
+
+async def _batch_of(sdk: openai.AsyncOpenAI, file_id: str) -> Batch | None:
+    """The batch already made from an uploaded file, if any (newest batches come first)."""
+    async for batch in sdk.batches.list(limit=100):
+        if batch.input_file_id == file_id:
+            return batch
+    return None
 
 
 def _load_result(raw: str) -> Result:
