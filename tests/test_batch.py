@@ -518,3 +518,59 @@ def test_the_command_line_flow_against_the_loopback_server(
     lines = (out / "results.jsonl").read_text().splitlines()
     assert [json.loads(line)["doc_id"] for line in lines] == [d.id for d in seeds(seeds_dir)]
     assert api.batch_lines == 5 and api.live_requests == 0
+
+
+async def test_a_quote_not_in_the_article_is_reasked_in_a_follow_up_batch(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    documents = seeds(seeds_dir)[:2]
+    api = FakeBatchAPI(ScriptedModel(fabricate_in={documents[1].id}))
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.route().mock(side_effect=api.handle)
+        job = open_job(tmp_path, llm_config(tmp_path))
+        await submit(job, documents)
+        assert await collect_all(job) == 2
+    follow_up = input_lines(api, "batch-2")
+    assert [batch_step(line["custom_id"]) for line in follow_up] == ["extract.ground_reask"]
+    assert follow_up[0]["custom_id"].startswith(f"{documents[1].id}:")
+    flagged = summaries(job)[1]
+    assert [c.grounded for c in flagged.claims].count(False) == 1  # kept, and flagged
+    job.close()
+
+
+async def test_a_truncated_reply_is_retried_then_split_across_batches(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    document = seeds(seeds_dir)[4]
+    api = FakeBatchAPI(ScriptedModel(truncate_over_tokens=900))
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.route().mock(side_effect=api.handle)
+        job = open_job(tmp_path, llm_config(tmp_path))
+        await submit(job, [document])
+        await collect_all(job)
+    second = input_lines(api, "batch-2")
+    assert [line["body"]["max_tokens"] for line in second] == [4096]  # the larger limit
+    result = summaries(job)[0]
+    assert "chunk_split" in [w.code for w in result.warnings]
+    assert all(c.grounded for c in result.claims)
+    job.close()
+
+
+def test_files_that_cannot_be_loaded_are_failures_in_the_results(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    (tmp_path / "empty.txt").write_text("")
+    requests = tmp_path / "requests"
+    common = ["--job", str(tmp_path / "job"), "--api-key", "sk-local"]
+    submit = [
+        "batch",
+        "submit",
+        str(seeds_dir / "000_30a5b09cbd3e3be1.txt"),
+        str(tmp_path / "empty.txt"),
+    ]
+    assert cli([*submit, "--write-only", str(requests), *common]) == 1
+    job = BatchJob(tmp_path / "job", env={"OPENAI_API_KEY": "sk-local"})
+    results = job.results()
+    assert results[0] is not None and isinstance(results[0], DocumentFailure)
+    assert results[0].doc_id == "empty.txt" and results[1] is None
+    job.close()

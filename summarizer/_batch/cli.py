@@ -17,7 +17,7 @@ from summarizer._config import LLMConfig, SummarizerConfig
 from summarizer._documents import DEFAULT_MAX_BYTES, load_articles
 from summarizer._errors import SummarizerError
 from summarizer._render import OutputWriter
-from summarizer._runner import print_report
+from summarizer._runner import RunReport, print_report
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -99,7 +99,7 @@ def _submit(args: argparse.Namespace) -> int:
     )
     job = _open(args, config, options)
     try:
-        added = job.add_documents(loaded.documents)
+        added = job.add_documents(loaded.documents, loaded.failures())
 
         async def work() -> tuple[int, int]:
             finished = await job.advance()
@@ -158,9 +158,8 @@ def _collect(args: argparse.Namespace) -> int:
             f"{done.finished} documents finished; {done.new_files} follow-up files",
             file=sys.stderr,
         )
-        report = job.write_outputs(Path(args.out)) if args.out else None
-        if report is not None:
-            print_report(report, sys.stderr)
+        report = job.write_outputs(Path(args.out)) if args.out else RunReport(job.results())
+        print_report(report, sys.stderr)
         waiting = sum(r is None for r in job.results())
         _print_counts(job)
     finally:

@@ -123,7 +123,13 @@ class BatchJob:
 
     # -- rounds ------------------------------------------------------------------------------
 
-    def add_documents(self, documents: Sequence[Document]) -> int:
+    def add_documents(
+        self, documents: Sequence[Document], failures: Sequence[DocumentFailure] = ()
+    ) -> int:
+        """Add documents (and load failures, which are results at once); returns how many
+        documents were new."""
+        for failure in failures:
+            self.store.add_failure(failure.doc_id, failure.source, failure.model_dump_json())
         return self.store.add_documents(list(documents))
 
     async def advance(self, *, live: bool = False, writer: OutputWriter | None = None) -> int:

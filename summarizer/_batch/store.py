@@ -96,6 +96,14 @@ class JobStore:
             added += cursor.rowcount
         return added
 
+    def add_failure(self, doc_id: str, source: str, result_json: str) -> None:
+        """A document that could not be loaded: finished, with its failure as the result."""
+        position = int(self._db.execute("SELECT COUNT(*) FROM documents").fetchone()[0])
+        self._db.execute(
+            "INSERT OR IGNORE INTO documents VALUES (?, ?, '', ?, '', ?)",
+            (doc_id, position, source, result_json),
+        )
+
     def documents(self, *, unfinished: bool = False) -> list[Document]:
         where = " WHERE result IS NULL" if unfinished else ""
         rows = self._db.execute(
