@@ -13,7 +13,7 @@ import respx
 
 from summarizer._batch import BatchJob, BatchOptions, add_batch_parser, cmd_batch
 from summarizer._batch.jsonl import pack, parse_output, request_line
-from summarizer._config import SummarizerConfig
+from summarizer._config import StructuredMode, SummarizerConfig
 from summarizer._documents import Document, load_articles
 from summarizer._errors import ArticleError
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -573,4 +573,31 @@ def test_files_that_cannot_be_loaded_are_failures_in_the_results(
     results = job.results()
     assert results[0] is not None and isinstance(results[0], DocumentFailure)
     assert results[0].doc_id == "empty.txt" and results[1] is None
+    job.close()
+
+
+class NoJsonSchema(ScriptedModel):
+    """A server that refuses ``response_format: json_schema`` (as older vLLM builds do)."""
+
+    def respond(self, body: dict[str, Any], step: str = "extract") -> tuple[int, dict[str, Any]]:
+        if (body.get("response_format") or {}).get("type") == "json_schema":
+            return 400, {"error": {"message": "response_format json_schema is not supported"}}
+        return super().respond(body, step)
+
+
+async def test_a_refused_structured_mode_moves_the_job_to_the_next_mode(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    documents = seeds(seeds_dir)[:3]
+    api = FakeBatchAPI(NoJsonSchema())
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.route().mock(side_effect=api.handle)
+        job = open_job(tmp_path, llm_config(tmp_path))
+        await submit(job, documents)
+        assert await collect_all(job) == 2
+    assert job.dropped_modes() == [StructuredMode.JSON_SCHEMA]
+    follow_up = input_lines(api, "batch-2")
+    assert [line["body"]["response_format"]["type"] for line in follow_up] == ["json_object"] * 3
+    assert job.store.counts() == {"rejected": 3, "answered": 3}
+    assert len(summaries(job)) == 3
     job.close()

@@ -29,7 +29,7 @@ from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import ModelTransportError, SummarizerError
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.context import error_context
-from summarizer._llm.modes import Message
+from summarizer._llm.modes import Message, ModeNegotiator
 from summarizer._models import Usage
 from summarizer._pricing import Price, price_for
 
@@ -72,8 +72,11 @@ class BatchChatClient(ChatClient):
         live: bool = False,
         cache: ResponseCache | None = None,
         http_client: httpx.AsyncClient | None = None,
+        dropped_modes: tuple[StructuredMode, ...] = (),
     ):
         super().__init__(config, http_client=http_client, cache=cache)
+        modes = tuple(m for m in self.config.structured_modes if m not in dropped_modes)
+        self.modes = ModeNegotiator(modes, self.endpoint)
         self.store = store
         self.round = round_
         self.live = live

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +34,11 @@ from summarizer._batch.jsonl import (
     MAX_REQUESTS_PER_BATCH,
     pack,
     parse_output,
+    rejected_mode,
     request_line,
 )
 from summarizer._batch.store import JobStore
-from summarizer._config import LLMConfig, SummarizerConfig
+from summarizer._config import LLMConfig, StructuredMode, SummarizerConfig
 from summarizer._documents import Document
 from summarizer._engines import LLMEngine
 from summarizer._errors import ConfigError
@@ -46,6 +48,7 @@ from summarizer._render import OutputWriter
 from summarizer._runner import RunReport
 
 Result = DocumentSummary | DocumentFailure
+logger = logging.getLogger("summarizer.batch")
 ENDED = ("completed", "expired", "failed", "cancelled")
 BATCH_PRICE_FACTOR = 0.5
 
@@ -170,6 +173,7 @@ class BatchJob:
             live=live,
             cache=cache,
             http_client=self.http_client,
+            dropped_modes=tuple(self.dropped_modes()),
         )
         return Summarizer(self.config, engine=LLMEngine(client, self.config))
 
@@ -290,15 +294,38 @@ class BatchJob:
 
     def _ingest_text(self, text: str, source: str, collected: Collected) -> None:
         for line in parse_output(text, source=source):
-            if self.store.request(line.custom_id) is None:
+            stored = self.store.request(line.custom_id)
+            if stored is None:
                 collected.unknown += 1
-            elif line.ok and line.body is not None:
+                continue
+            if line.ok and line.body is not None:
                 self.store.answer(line.custom_id, line.body)
                 collected.answered += 1
+                continue
+            collected.errors += 1
+            error = line.error or f"HTTP {line.status_code}"
+            mode = rejected_mode(line, stored.body)
+            if mode is not None and self._drop_mode(mode):
+                self.store.reject(line.custom_id, error)
             else:
-                error = line.error or f"HTTP {line.status_code}"
                 self.store.fail(line.custom_id, error, max_attempts=self.options.max_attempts)
-                collected.errors += 1
+
+    def dropped_modes(self) -> list[StructuredMode]:
+        """Structured-output modes the server refused in this job (the next rounds use the
+        next mode, as the live client does)."""
+        return [StructuredMode(m) for m in json.loads(self.store.get_meta("dropped") or "[]")]
+
+    def _drop_mode(self, mode: StructuredMode) -> bool:
+        """Give up ``mode`` unless it is the last one left; False when it cannot be."""
+        dropped = self.dropped_modes()
+        if mode in dropped:
+            return True
+        left = [m for m in self.llm.structured_modes if m not in dropped]
+        if left == [mode]:
+            return False
+        logger.warning("%s rejected structured-output mode %s", self.llm.base_url, mode.value)
+        self.store.set_meta("dropped", json.dumps([m.value for m in [*dropped, mode]]))
+        return True
 
     async def _close(self, sdk: openai.AsyncOpenAI) -> None:
         if self.http_client is None:  # an http_client passed in belongs to the caller

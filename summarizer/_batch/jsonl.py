@@ -9,8 +9,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
+import openai
+
+from summarizer._config import StructuredMode
 from summarizer._errors import ArticleError
 from summarizer._llm.context import CallContext
+from summarizer._llm.modes import rejects_mode
 
 BATCH_URL = "/v1/chat/completions"
 MAX_REQUESTS_PER_BATCH = 50_000  # the OpenAI Batch API's limits
@@ -105,3 +110,18 @@ def parse_output(text: str, *, source: str) -> list[OutputLine]:
             )
         lines.append(OutputLine(custom, status, body if isinstance(body, dict) else None, message))
     return lines
+
+
+def rejected_mode(line: OutputLine, body: dict[str, Any]) -> StructuredMode | None:
+    """The structured-output mode of request ``body`` when its error line says the server
+    refuses that mode (the live client's test, :func:`rejects_mode`), else None."""
+    if line.ok or line.status_code is None:
+        return None
+    response = httpx.Response(line.status_code, request=httpx.Request("POST", BATCH_URL))
+    error = openai.APIStatusError(line.error or "", response=response, body=line.body)
+    if not rejects_mode(error):
+        return None
+    kind = (body.get("response_format") or {}).get("type")
+    if kind == "json_schema":
+        return StructuredMode.JSON_SCHEMA
+    return StructuredMode.JSON_OBJECT if kind == "json_object" else StructuredMode.PROMPT

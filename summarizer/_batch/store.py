@@ -3,8 +3,9 @@ batches, and every answer. Each change is committed at once, so a process killed
 point loses nothing: the next ``status`` or ``collect`` continues from the store.
 
 Request states: ``new`` (recorded, not yet in a file) -> ``written`` (in a JSONL file) ->
-``submitted`` (in a created batch) -> ``answered`` or ``failed``; a request of an expired
-or failed batch, or one with a transient error, goes back to ``new``.
+``submitted`` (in a created batch) -> ``answered``, ``failed`` or ``rejected`` (its
+structured-output mode refused); a request of an expired batch, or one with an error
+and attempts left, goes back to ``new``.
 """
 
 from __future__ import annotations
@@ -171,6 +172,15 @@ class JobStore:
             " file = NULL, batch_id = NULL"
             " WHERE custom_id = ? AND state IN ('written', 'submitted')",
             (error, max_attempts, custom_id),
+        )
+
+    def reject(self, custom_id: str, error: str) -> None:
+        """The server refused the request's structured-output mode: closed, not answered
+        (the document's next round asks again in the next mode)."""
+        self._db.execute(
+            "UPDATE requests SET state = 'rejected', error = ?"
+            " WHERE custom_id = ? AND state IN ('written', 'submitted')",
+            (error, custom_id),
         )
 
     def reopen_batch(self, batch_id: str) -> int:
