@@ -61,6 +61,17 @@ async def collect_all(job: BatchJob, *, rounds: int = 6) -> int:
     raise AssertionError(f"not finished after {rounds} collects: {job.store.counts()}")
 
 
+async def run_job(
+    tmp_path: Path, api: FakeBatchAPI, documents: list[Document]
+) -> tuple[BatchJob, int]:
+    """Submit and collect to the end against ``api``; the job and the collects it took."""
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.route().mock(side_effect=api.handle)
+        job = open_job(tmp_path, llm_config(tmp_path))
+        await submit(job, documents)
+        return job, await collect_all(job)
+
+
 def summaries(job: BatchJob) -> list[DocumentSummary]:
     results = job.results()
     assert all(isinstance(r, DocumentSummary) for r in results), results
@@ -265,11 +276,8 @@ async def test_an_invalid_reply_is_reasked_in_a_follow_up_batch(
 ) -> None:
     documents = seeds(seeds_dir)
     api = FakeBatchAPI(FirstReplyInvalid(documents[0].id))
-    with respx.mock(base_url=BASE_URL) as mock:
-        mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, llm_config(tmp_path))
-        await submit(job, documents)
-        assert await collect_all(job) == 2
+    job, collects = await run_job(tmp_path, api, documents)
+    assert collects == 2
     follow_up = input_lines(api, "batch-2")
     assert [batch_step(line["custom_id"]) for line in follow_up] == ["extract.reask"]
     messages = follow_up[0]["body"]["messages"]
@@ -525,11 +533,8 @@ async def test_a_quote_not_in_the_article_is_reasked_in_a_follow_up_batch(
 ) -> None:
     documents = seeds(seeds_dir)[:2]
     api = FakeBatchAPI(ScriptedModel(fabricate_in={documents[1].id}))
-    with respx.mock(base_url=BASE_URL) as mock:
-        mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, llm_config(tmp_path))
-        await submit(job, documents)
-        assert await collect_all(job) == 2
+    job, collects = await run_job(tmp_path, api, documents)
+    assert collects == 2
     follow_up = input_lines(api, "batch-2")
     assert [batch_step(line["custom_id"]) for line in follow_up] == ["extract.ground_reask"]
     assert follow_up[0]["custom_id"].startswith(f"{documents[1].id}:")
@@ -543,11 +548,7 @@ async def test_a_truncated_reply_is_retried_then_split_across_batches(
 ) -> None:
     document = seeds(seeds_dir)[4]
     api = FakeBatchAPI(ScriptedModel(truncate_over_tokens=900))
-    with respx.mock(base_url=BASE_URL) as mock:
-        mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, llm_config(tmp_path))
-        await submit(job, [document])
-        await collect_all(job)
+    job, _ = await run_job(tmp_path, api, [document])
     second = input_lines(api, "batch-2")
     assert [line["body"]["max_tokens"] for line in second] == [4096]  # the larger limit
     result = summaries(job)[0]
@@ -590,11 +591,8 @@ async def test_a_refused_structured_mode_moves_the_job_to_the_next_mode(
 ) -> None:
     documents = seeds(seeds_dir)[:3]
     api = FakeBatchAPI(NoJsonSchema())
-    with respx.mock(base_url=BASE_URL) as mock:
-        mock.route().mock(side_effect=api.handle)
-        job = open_job(tmp_path, llm_config(tmp_path))
-        await submit(job, documents)
-        assert await collect_all(job) == 2
+    job, collects = await run_job(tmp_path, api, documents)
+    assert collects == 2
     assert job.dropped_modes() == [StructuredMode.JSON_SCHEMA]
     follow_up = input_lines(api, "batch-2")
     assert [line["body"]["response_format"]["type"] for line in follow_up] == ["json_object"] * 3
