@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -417,7 +418,7 @@ def cli(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="summarizer")
     add_batch_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
-    return int(args.func(args))
+    return int(args.handler(args))
 
 
 def test_write_only_and_from_output_work_with_no_server(
@@ -468,8 +469,6 @@ def test_a_map_reduce_job_offline_needs_a_second_output_file(
     requests = tmp_path / "requests"
     job = BatchJob(tmp_path / "job", config, options=BatchOptions(write_only=requests))
     job.add_documents(seeds(seeds_dir)[4:])
-    import asyncio
-
     asyncio.run(job.advance())
     assert asyncio.run(job.push()) == 1
     model = ScriptedModel()
@@ -525,6 +524,8 @@ def test_the_command_line_flow_against_the_loopback_server(
     assert "2 batches ended; 5 answers" in err and "documents: 5 of 5 finished" in err
     lines = (out / "results.jsonl").read_text().splitlines()
     assert [json.loads(line)["doc_id"] for line in lines] == [d.id for d in seeds(seeds_dir)]
+    stored = b"".join(p.read_bytes() for p in (tmp_path / "job").rglob("*") if p.is_file())
+    assert b"sk-local" not in stored  # the API key is never written to the job
     assert api.batch_lines == 5 and api.live_requests == 0
 
 
@@ -598,4 +599,31 @@ async def test_a_refused_structured_mode_moves_the_job_to_the_next_mode(
     assert [line["body"]["response_format"]["type"] for line in follow_up] == ["json_object"] * 3
     assert job.store.counts() == {"rejected": 3, "answered": 3}
     assert len(summaries(job)) == 3
+    job.close()
+
+
+def test_an_output_line_that_is_not_a_chat_completion_is_sent_again(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    requests = tmp_path / "requests"
+    job = BatchJob(
+        tmp_path / "job", llm_config(tmp_path), options=BatchOptions(write_only=requests)
+    )
+    job.add_documents(seeds(seeds_dir)[:1])
+    asyncio.run(job.advance())
+    asyncio.run(job.push())
+    line = json.loads((requests / "requests-00001.jsonl").read_text())
+    bad = {
+        "custom_id": line["custom_id"],
+        "response": {"status_code": 200, "body": {"choices": [{"oops": 1}]}},
+    }
+    (tmp_path / "out.jsonl").write_text(json.dumps(bad) + "\n")
+    collected = job.ingest_output(tmp_path / "out.jsonl")
+    assert collected.errors == 1 and collected.answered == 0
+    stored = job.store.request(line["custom_id"])
+    assert stored is not None and stored.state == "new"
+    assert "not a chat completion" in (stored.error or "")
+    assert asyncio.run(job.advance()) == 0 and asyncio.run(job.push()) == 1
+    again = json.loads((requests / "requests-00002.jsonl").read_text())
+    assert again["custom_id"] == line["custom_id"]
     job.close()

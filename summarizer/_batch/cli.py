@@ -1,7 +1,7 @@
 """``summarizer batch submit|status|collect``: the argparse wiring of the batch mode.
 
-The lead wires it into ``_cli`` with ``add_batch_parser(subparsers)``; the parser sets
-``func=cmd_batch``.
+``_cli.build_parser`` adds it with ``add_batch_parser(commands)``; the parser sets
+``handler=cmd_batch``, as the other commands do.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ def add_batch_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentPar
     for sub in (submit, status, collect):
         sub.add_argument("--job", required=True, help="the job folder (its SQLite store)")
         sub.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
-    batch.set_defaults(func=cmd_batch)
+    batch.set_defaults(handler=cmd_batch)
 
 
 def cmd_batch(args: argparse.Namespace) -> int:

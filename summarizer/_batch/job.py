@@ -26,6 +26,8 @@ from typing import Any
 import httpx
 import openai
 from openai.types import Batch
+from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
 
 from summarizer._batch.client import BatchChatClient, JobCache
 from summarizer._batch.jsonl import (
@@ -298,12 +300,17 @@ class BatchJob:
             if stored is None:
                 collected.unknown += 1
                 continue
-            if line.ok and line.body is not None:
-                self.store.answer(line.custom_id, line.body)
-                collected.answered += 1
-                continue
-            collected.errors += 1
             error = line.error or f"HTTP {line.status_code}"
+            if line.ok and line.body is not None:
+                try:
+                    ChatCompletion.model_validate(line.body)
+                except ValidationError as invalid:
+                    error = f"not a chat completion: {invalid.errors()[0]['msg']}"
+                else:
+                    self.store.answer(line.custom_id, line.body)
+                    collected.answered += 1
+                    continue
+            collected.errors += 1
             mode = rejected_mode(line, stored.body)
             if mode is not None and self._drop_mode(mode):
                 self.store.reject(line.custom_id, error)
