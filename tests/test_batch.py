@@ -504,6 +504,7 @@ def test_status_of_a_folder_with_no_job_is_a_clear_error(
         == 2
     )
     assert "no batch job here" in capsys.readouterr().err
+    assert not (tmp_path / "none").exists()  # nothing created by asking
 
 
 def test_the_command_line_flow_against_the_loopback_server(

@@ -17,7 +17,7 @@ from summarizer._config import LLMConfig, SummarizerConfig
 from summarizer._documents import DEFAULT_MAX_BYTES, load_articles
 from summarizer._errors import SummarizerError
 from summarizer._render import OutputWriter
-from summarizer._runner import RunReport, print_report
+from summarizer._runner import print_report
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -158,7 +158,7 @@ def _collect(args: argparse.Namespace) -> int:
             f"{done.finished} documents finished; {done.new_files} follow-up files",
             file=sys.stderr,
         )
-        report = job.write_outputs(Path(args.out)) if args.out else RunReport(job.results())
+        report = job.write_outputs(Path(args.out)) if args.out else job.report()
         print_report(report, sys.stderr)
         waiting = sum(r is None for r in job.results())
         _print_counts(job)

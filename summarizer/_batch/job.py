@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,8 @@ class BatchJob:
         env: dict[str, str] | None = None,
     ):
         self.folder = folder
+        if config is None and not (folder / "job.sqlite3").exists():
+            raise ConfigError(f"{folder}: no batch job here (run `batch submit` first)")
         self.store = JobStore(folder / "job.sqlite3")
         self.http_client = http_client
         self.options = options or self._stored_options()
@@ -111,13 +114,14 @@ class BatchJob:
         stored = self.store.get_meta("config")
         if config is None:
             if stored is None:
-                raise ConfigError(f"{self.folder}: no batch job here (run `batch submit` first)")
+                raise ConfigError(f"{self.folder}: the job store has no configuration")
             config = SummarizerConfig.model_validate_json(stored)
         resolved = config.model_copy(update={"engine": "llm"}).resolve(env)
         settled = resolved.config
         assert settled.llm is not None
         public = settled.model_dump(mode="json", exclude={"llm": {"api_key"}})
         if stored is None:
+            self.store.set_meta("began", str(time.time()))
             self.store.set_meta("config", SummarizerConfig.model_validate(public).model_dump_json())
             self.store.set_meta("options", _dump_options(self.options))
         return settled
@@ -358,9 +362,14 @@ class BatchJob:
             out.append(None if raw is None else _load_result(raw))
         return out
 
+    def report(self) -> RunReport:
+        """The end table of ``run``; its time is the wall time since the job began."""
+        began = float(self.store.get_meta("began") or time.time())
+        return RunReport(self.results(), started=time.perf_counter() - (time.time() - began))
+
     def write_outputs(self, out: Path) -> RunReport:
         """The same files as ``run``: one JSON per article, results.jsonl, summary.md."""
-        report = RunReport(results=self.results())
+        report = self.report()
         writer = OutputWriter(out)
         for result in report.done:
             writer.write_result(result)
