@@ -216,12 +216,14 @@ class FakeBatchAPI:
     line with a :class:`ScriptedModel` (and chat completions live, for a live run).
 
     A batch runs when first retrieved after ``polls_to_finish`` polls. Knobs: the next
-    ``expire_next`` batches expire with half of their lines answered; lines whose
+    ``expire_next`` batches expire with half of their lines answered (the others in the
+    error file as ``batch_expired``, unless ``expired_error_lines`` is off); lines whose
     custom_id contains one of ``error_ids`` go to the error file (once each)."""
 
     model: ScriptedModel = field(default_factory=ScriptedModel)
     polls_to_finish: int = 0
     expire_next: int = 0
+    expired_error_lines: bool = True  # as the OpenAI API: the unrun lines in the error file
     error_ids: set[str] = field(default_factory=set)
     files: dict[str, bytes] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -298,11 +300,13 @@ class FakeBatchAPI:
             return
         lines = self.files[batch["input_file_id"]].decode().splitlines()
         expire = self.expire_next > 0
-        if expire:
-            self.expire_next -= 1
-            lines = lines[: len(lines) // 2]
         outputs: list[dict[str, Any]] = []
         errors: list[dict[str, Any]] = []
+        if expire:
+            self.expire_next -= 1
+            lines, unrun = lines[: len(lines) // 2], lines[len(lines) // 2 :]
+            if self.expired_error_lines:
+                errors += [_expired_line(json.loads(line)["custom_id"]) for line in unrun]
         for line in lines:
             item = json.loads(line)
             custom_id = item["custom_id"]
@@ -321,6 +325,16 @@ class FakeBatchAPI:
                 self.files[file_id] = "".join(json.dumps(o) + "\n" for o in found).encode()
                 batch[key] = file_id
         batch["status"] = "expired" if expire else "completed"
+
+
+def _expired_line(custom_id: str) -> dict[str, Any]:
+    message = "This request could not be executed before the completion window expired."
+    return {
+        "id": f"batch_req_{custom_id[-8:]}",
+        "custom_id": custom_id,
+        "response": None,
+        "error": {"code": "batch_expired", "message": message},
+    }
 
 
 def batch_line(custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:

@@ -223,11 +223,13 @@ async def test_a_request_failing_every_attempt_fails_only_its_document(
     job.close()
 
 
+@pytest.mark.parametrize("error_lines", [True, False], ids=["error-file", "no-error-file"])
 async def test_an_expired_batch_resumes_without_resending_what_succeeded(
-    api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path
+    api: FakeBatchAPI, tmp_path: Path, seeds_dir: Path, error_lines: bool
 ) -> None:
     documents = seeds(seeds_dir)
-    api.expire_next = 1  # the first batch expires with only its first half answered
+    api.expire_next = 3  # three batches in a row expire with only their first half answered
+    api.expired_error_lines = error_lines
     job = open_job(tmp_path, llm_config(tmp_path))
     await submit(job, documents)
     first = await job.collect()
@@ -236,7 +238,8 @@ async def test_an_expired_batch_resumes_without_resending_what_succeeded(
     resent = [line["custom_id"].split(":")[0] for line in input_lines(api, "batch-2")]
     assert resent == [d.id for d in documents[2:]]
     await collect_all(job)
-    assert len(summaries(job)) == 5
+    assert len(summaries(job)) == 5  # the last expired 3 times: no attempt spent (max 3)
+    assert len(api.batches) == 4 and api.batch_lines == 5
     job.close()
 
 

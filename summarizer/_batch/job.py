@@ -314,6 +314,9 @@ class BatchJob:
                     self.store.answer(line.custom_id, line.body)
                     collected.answered += 1
                     continue
+            if line.not_run:
+                collected.requeued += self.store.requeue(line.custom_id)
+                continue
             collected.errors += 1
             mode = rejected_mode(line, stored.body)
             if mode is not None and self._drop_mode(mode):

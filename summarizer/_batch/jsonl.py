@@ -76,10 +76,16 @@ class OutputLine:
     status_code: int | None
     body: dict[str, Any] | None
     error: str | None
+    code: str | None = None
 
     @property
     def ok(self) -> bool:
         return self.status_code == 200 and self.body is not None and "choices" in self.body
+
+    @property
+    def not_run(self) -> bool:
+        """The request never ran (its batch expired or was cancelled): no attempt spent."""
+        return self.code in ("batch_expired", "batch_cancelled")
 
 
 def parse_output(text: str, *, source: str) -> list[OutputLine]:
@@ -100,15 +106,17 @@ def parse_output(text: str, *, source: str) -> list[OutputLine]:
         status = response.get("status_code")
         body = response.get("body")
         error = item.get("error")
-        message = None
+        message = code = None
         if error:
             message = error.get("message") if isinstance(error, dict) else str(error)
+            code = error.get("code") if isinstance(error, dict) else None
         elif status != 200 and isinstance(body, dict):
             detail = body.get("error", body)
             message = (
                 f"HTTP {status}: {detail.get('message') if isinstance(detail, dict) else detail}"
             )
-        lines.append(OutputLine(custom, status, body if isinstance(body, dict) else None, message))
+        body = body if isinstance(body, dict) else None
+        lines.append(OutputLine(custom, status, body, message, code))
     return lines
 
 

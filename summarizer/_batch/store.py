@@ -183,6 +183,15 @@ class JobStore:
             (error, custom_id),
         )
 
+    def requeue(self, custom_id: str) -> int:
+        """A request that never ran goes back to ``new`` (no attempt counted)."""
+        cursor = self._db.execute(
+            "UPDATE requests SET state = 'new', file = NULL, batch_id = NULL"
+            " WHERE custom_id = ? AND state IN ('written', 'submitted')",
+            (custom_id,),
+        )
+        return cursor.rowcount
+
     def reopen_batch(self, batch_id: str) -> int:
         """Requests of an ended batch that got no answer go back to ``new``."""
         cursor = self._db.execute(
