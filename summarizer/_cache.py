@@ -53,6 +53,8 @@ class ResponseCache:
     """The SQLite reply cache (see the module docstring). Every use of the connection holds
     one lock, so reads and writes may run in worker threads, off the event loop."""
 
+    thread_safe = True  # the client may call it from worker threads
+
     def __init__(self, path: Path, *, busy_seconds: float = 2.0):
         self.path = path
         self.busy_seconds = busy_seconds

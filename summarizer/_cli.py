@@ -727,6 +727,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chunk_and_run(commands)
     _add_eval_and_digest(commands)
     _add_admin(commands)
+    from summarizer._batch.cli import add_batch_parser
+
+    add_batch_parser(commands)
     return parser
 
 

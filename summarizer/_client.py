@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -62,6 +63,7 @@ __all__ = ["CallContext", "ChatClient", "StructuredReply", "retry_after_seconds"
 logger = logging.getLogger("summarizer.client")
 
 T = TypeVar("T", bound=BaseModel)
+R = TypeVar("R")
 _NO_CONTEXT = CallContext()
 LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
 
@@ -184,19 +186,27 @@ class ChatClient:
                 reply = await self._ask(messages, call, limit)
             finally:
                 if isinstance(self.cache, ResponseCache):
-                    await asyncio.to_thread(self.cache.release, key)
+                    await self._off_loop(self.cache.release, key)
             raw = reply.value.model_dump_json()
             shared.set_result(raw)
         if self.cache is not None:
-            await asyncio.to_thread(self.cache.put, key, raw, reply.usage.model_dump())
+            await self._off_loop(self.cache.put, key, raw, reply.usage.model_dump())
         return reply
+
+    async def _off_loop(self, work: Callable[..., R], *args: Any) -> R:
+        """A cache call: in a worker thread for a cache that says it is ``thread_safe`` (the
+        SQLite cache locks its connection), inline for others, which may be bound to their
+        thread."""
+        if getattr(self.cache, "thread_safe", False):
+            return await asyncio.to_thread(work, *args)
+        return work(*args)
 
     async def _from_cache(self, key: str, response_model: type[T]) -> T | None:
         """The stored reply for ``key``, read off the event loop; a row that no longer
         validates is dropped and counts as a miss."""
         if self.cache is None:
             return None
-        hit = await asyncio.to_thread(self.cache.get, key)
+        hit = await self._off_loop(self.cache.get, key)
         if hit is None:
             return None
         try:
@@ -204,7 +214,7 @@ class ChatClient:
         except ValidationError:
             logger.warning("cached reply for %s does not validate; asking again", key[:12])
             if isinstance(self.cache, ResponseCache):
-                await asyncio.to_thread(self.cache.forget, key)
+                await self._off_loop(self.cache.forget, key)
             return None
 
     async def _after_other_process(self, key: str, response_model: type[T]) -> T | None:
@@ -214,13 +224,13 @@ class ChatClient:
         if not isinstance(cache, ResponseCache):
             return None
         lease = self.config.timeout_seconds * self.config.max_attempts + 60
-        holder = await asyncio.to_thread(cache.claim, key, lease)
+        holder = await self._off_loop(cache.claim, key, lease)
         while holder is not None:
             await asyncio.sleep(LEASE_POLL_SECONDS)
             found = await self._from_cache(key, response_model)
             if found is not None:
                 return found
-            holder = await asyncio.to_thread(cache.claim, key, lease)
+            holder = await self._off_loop(cache.claim, key, lease)
         return None
 
     async def release_connections(self) -> None:
@@ -305,7 +315,26 @@ class ChatClient:
         limit: int,
         usage: Usage,
     ) -> Any:
-        request = build_request(
+        request = self._request(conversation, call, mode, step, limit)
+        estimate = self.count_tokens(request["messages"]) + limit
+        try:
+            return await self.transport.send(
+                request, mode=mode, estimate=estimate, context=call.context, usage=usage
+            )
+        except BudgetExceededError as stop:
+            stop.usage = usage  # what this call had used before the budget stopped it
+            raise
+
+    def _request(
+        self,
+        conversation: list[Message],
+        call: _Call[Any],
+        mode: StructuredMode,
+        step: str,
+        limit: int,
+    ) -> dict[str, Any]:
+        """The ``chat.completions.create`` keyword arguments of one attempt."""
+        return build_request(
             self.config,
             conversation,
             mode=mode,
@@ -315,11 +344,3 @@ class ChatClient:
             step=step,
             limit=limit,
         )
-        estimate = self.count_tokens(request["messages"]) + limit
-        try:
-            return await self.transport.send(
-                request, mode=mode, estimate=estimate, context=call.context, usage=usage
-            )
-        except BudgetExceededError as stop:
-            stop.usage = usage  # what this call had used before the budget stopped it
-            raise

@@ -194,6 +194,220 @@ class FakeServer:
         self._server.server_close()
 
 
+def batch_step(custom_id: str) -> str:
+    """The step a batch request serves: the second-to-last ``:`` field of its custom_id
+    (``DOC:CHUNK:STEP:HASH``), the batch counterpart of the ``STEP_HEADER``."""
+    parts = custom_id.rsplit(":", 2)
+    return parts[1] if len(parts) == 3 else "extract"
+
+
+def _multipart_file(request: httpx.Request) -> tuple[str, bytes]:
+    """The file name and bytes of the ``file`` part of a multipart upload."""
+    from email.parser import BytesParser
+    from email.policy import HTTP
+
+    head = f"content-type: {request.headers['content-type']}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + request.content)
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "file":
+            payload = part.get_payload(decode=True)
+            return part.get_filename() or "upload.jsonl", bytes(payload or b"")
+    raise ValueError("no file part in the upload")
+
+
+@dataclass
+class FakeBatchAPI:
+    """The files and batches endpoints of the OpenAI Batch API, answering every request
+    line with a :class:`ScriptedModel` (and chat completions live, for a live run).
+
+    A batch runs when first retrieved after ``polls_to_finish`` polls. Knobs: the next
+    ``expire_next`` batches expire with half of their lines answered (the others in the
+    error file as ``batch_expired``, unless ``expired_error_lines`` is off); lines whose
+    custom_id contains one of ``error_ids`` go to the error file (once each)."""
+
+    model: ScriptedModel = field(default_factory=ScriptedModel)
+    polls_to_finish: int = 0
+    expire_next: int = 0
+    expired_error_lines: bool = True  # as the OpenAI API: the unrun lines in the error file
+    error_ids: set[str] = field(default_factory=set)
+    files: dict[str, bytes] = field(default_factory=dict)
+    batches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    uploads: int = 0
+    batch_lines: int = 0
+    live_requests: int = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path.split("/v1", 1)[-1]
+        if request.method == "POST" and path == "/chat/completions":
+            self.live_requests += 1
+            return self.model.handle(request)
+        if request.method == "POST" and path == "/files":
+            name, data = _multipart_file(request)
+            file_id = f"file-{len(self.files) + 1}"
+            self.files[file_id] = data
+            self.uploads += 1
+            return httpx.Response(200, json=self._file(file_id, name, "batch"))
+        if request.method == "GET" and path.startswith("/files/") and path.endswith("/content"):
+            file_id = path.split("/")[2]
+            if file_id not in self.files:
+                return httpx.Response(404, json={"error": {"message": "no such file"}})
+            return httpx.Response(200, content=self.files[file_id])
+        if request.method == "POST" and path == "/batches":
+            body = json.loads(request.content)
+            batch_id = f"batch-{len(self.batches) + 1}"
+            self.batches[batch_id] = {
+                "id": batch_id,
+                "object": "batch",
+                "endpoint": body["endpoint"],
+                "input_file_id": body["input_file_id"],
+                "completion_window": body["completion_window"],
+                "status": "validating",
+                "created_at": int(time.time()),
+                "output_file_id": None,
+                "error_file_id": None,
+                "polls": 0,
+            }
+            return httpx.Response(200, json=self._public(batch_id))
+        if request.method == "GET" and path == "/batches":
+            newest_first = [self._public(b) for b in reversed(self.batches)]
+            return httpx.Response(
+                200, json={"object": "list", "data": newest_first, "has_more": False}
+            )
+        if request.method == "GET" and path.startswith("/batches/"):
+            batch_id = path.split("/")[2]
+            if batch_id not in self.batches:
+                return httpx.Response(404, json={"error": {"message": "no such batch"}})
+            self._advance(batch_id)
+            return httpx.Response(200, json=self._public(batch_id))
+        return httpx.Response(404, json={"error": {"message": f"no route {path}"}})
+
+    def _file(self, file_id: str, name: str, purpose: str) -> dict[str, Any]:
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(self.files[file_id]),
+            "created_at": int(time.time()),
+            "filename": name,
+            "purpose": purpose,
+            "status": "processed",
+        }
+
+    def _public(self, batch_id: str) -> dict[str, Any]:
+        return {k: v for k, v in self.batches[batch_id].items() if k != "polls"}
+
+    def _advance(self, batch_id: str) -> None:
+        batch = self.batches[batch_id]
+        if batch["status"] not in ("validating", "in_progress"):
+            return
+        batch["polls"] += 1
+        if batch["polls"] <= self.polls_to_finish:
+            batch["status"] = "in_progress"
+            return
+        lines = self.files[batch["input_file_id"]].decode().splitlines()
+        expire = self.expire_next > 0
+        outputs: list[dict[str, Any]] = []
+        errors: list[dict[str, Any]] = []
+        if expire:
+            self.expire_next -= 1
+            lines, unrun = lines[: len(lines) // 2], lines[len(lines) // 2 :]
+            if self.expired_error_lines:
+                errors += [_expired_line(json.loads(line)["custom_id"]) for line in unrun]
+        for line in lines:
+            item = json.loads(line)
+            custom_id = item["custom_id"]
+            self.batch_lines += 1
+            failing = next((e for e in self.error_ids if e in custom_id), None)
+            if failing is not None:
+                self.error_ids.discard(failing)
+                reply = {"error": {"message": "internal error", "type": "server_error"}}
+                errors.append(batch_line(custom_id, 500, reply))
+                continue
+            status, body = self.model.respond(item["body"], batch_step(custom_id))
+            (outputs if status == 200 else errors).append(batch_line(custom_id, status, body))
+        for key, found in (("output_file_id", outputs), ("error_file_id", errors)):
+            if found:
+                file_id = f"file-{len(self.files) + 1}"
+                self.files[file_id] = "".join(json.dumps(o) + "\n" for o in found).encode()
+                batch[key] = file_id
+        batch["status"] = "expired" if expire else "completed"
+
+
+def _expired_line(custom_id: str) -> dict[str, Any]:
+    message = "This request could not be executed before the completion window expired."
+    return {
+        "id": f"batch_req_{custom_id[-8:]}",
+        "custom_id": custom_id,
+        "response": None,
+        "error": {"code": "batch_expired", "message": message},
+    }
+
+
+def batch_line(custom_id: str, status: int, body: dict[str, Any]) -> dict[str, Any]:
+    """One line of a batch output (or error) file, as the Batch API and ``vllm run-batch``
+    write it."""
+    return {
+        "id": f"batch_req_{custom_id[-8:]}",
+        "custom_id": custom_id,
+        "response": {"status_code": status, "request_id": f"req-{custom_id[-8:]}", "body": body},
+        "error": None,
+    }
+
+
+class HandlerServer:
+    """An httpx handler (``request -> response``, as :meth:`FakeBatchAPI.handle`) served at
+    ``http://127.0.0.1:PORT/v1``: the batch fakes over a real loopback connection."""
+
+    def __init__(self, handle: Any, *, port: int = 0):
+        lock = threading.Lock()  # the fakes' counters are plain ints: one request at a time
+
+        def answer(handler: BaseHTTPRequestHandler, method: str) -> None:
+            length = int(handler.headers.get("content-length", 0))
+            request = httpx.Request(
+                method,
+                f"http://127.0.0.1{handler.path}",
+                headers=dict(handler.headers.items()),
+                content=handler.rfile.read(length) if length else b"",
+            )
+            with lock:
+                response: httpx.Response = handle(request)
+            data = response.read()
+            handler.send_response(response.status_code)
+            handler.send_header("content-type", response.headers.get("content-type", "text/plain"))
+            handler.send_header("content-length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                answer(self, "GET")
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                answer(self, "POST")
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002, ARG002
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def __enter__(self) -> HandlerServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
 def serve(argv: list[str] | None = None) -> None:
     """``python -m summarizer._testing --latency 0.2``: serve a ScriptedModel until killed.
 
