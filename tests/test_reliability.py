@@ -85,14 +85,16 @@ async def test_an_unusable_2xx_reply_is_retried_then_a_typed_error(
 
 
 async def test_unusable_replies_among_many_sink_nothing(tmp_path: Path) -> None:
-    """Every 5th request gets a different malformed reply; the retry gets a good one."""
+    """Every 5th new request gets a different malformed reply; its retry gets a good one."""
     scripted = ScriptedModel()
     kinds = list(MALFORMED.values())
-    seen = 0
+    bodies: list[bytes] = []
 
     def handle(request: httpx.Request) -> httpx.Response:
-        nonlocal seen
-        seen += 1
+        if request.content in bodies:  # a retry
+            return scripted.handle(request)
+        bodies.append(request.content)
+        seen = len(bodies)
         return kinds[(seen // 5) % len(kinds)] if seen % 5 == 0 else scripted.handle(request)
 
     docs = documents(40)

@@ -1,0 +1,182 @@
+"""Shared pieces of the command line: exit codes, common options, loading inputs,
+the configuration a command line asks for, and the run log."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from summarizer._documents import (
+    DEFAULT_EXTENSIONS,
+    DEFAULT_MAX_BYTES,
+    LoadResult,
+    RecordFields,
+    load_articles,
+)
+
+if TYPE_CHECKING:
+    from summarizer._config import SummarizerConfig
+    from summarizer._models import DocumentFailure, DocumentSummary
+    from summarizer._pipeline import Summarizer
+    from summarizer._runlog import RunLog
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+
+
+class UsageError(Exception):
+    """A bad command line found after parsing; reported with the subcommand's usage."""
+
+
+def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
+    parser.add_argument(
+        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest article file accepted"
+    )
+    records = parser.add_argument_group("JSONL and CSV inputs (one article per record)")
+    records.add_argument(
+        "--text-field", help="field holding the article text (default: text, content or body)"
+    )
+    records.add_argument("--id-field", default="id", help="field holding the id (default: id)")
+    records.add_argument("--title-field", default="title", help="title field (default: title)")
+    records.add_argument("--date-field", default="date", help="date field (default: date)")
+
+
+def _add_quiet(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="no progress or summary table on stderr"
+    )
+
+
+def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Engine, model and limit options shared by run and digest."""
+    parser.add_argument(
+        "--engine",
+        choices=["auto", "llm", "extractive"],
+        default="auto",
+        help="auto: llm when a model endpoint is configured, else extractive",
+    )
+    _add_model_arguments(parser)
+    parser.add_argument("--concurrency", type=int, help="concurrent model requests (default 8)")
+    parser.add_argument("--rpm", type=float, help="requests per minute")
+    parser.add_argument("--tpm", type=float, help="tokens per minute")
+    parser.add_argument(
+        "--max-cost", type=float, help="stop new calls once this many USD are spent"
+    )
+    parser.add_argument(
+        "--max-attempts", type=int, help="transport attempts per request (default 4)"
+    )
+    parser.add_argument("--summary-words", type=int, default=120)
+    parser.add_argument(
+        "--no-cache", action="store_true", help="do not read or write the reply cache"
+    )
+    parser.add_argument(
+        "--cache", help="cache file (default: $SUMMARIZER_CACHE_DIR or ~/.cache/summarizer)"
+    )
+    parser.add_argument("--no-log", action="store_true", help="do not record the run in the log")
+
+
+def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "-m", "--model", help="model name (default: $SUMMARIZER_MODEL or gpt-4o-mini)"
+    )
+    parser.add_argument("--base-url", help="OpenAI-compatible endpoint (default: $OPENAI_BASE_URL)")
+    parser.add_argument("--api-key", help="API key (default: $OPENAI_API_KEY)")
+
+
+def _load(args: argparse.Namespace) -> LoadResult:
+    """The inputs; a missing path is a usage error, skipped files a warning."""
+    fields = RecordFields(
+        text=args.text_field, id=args.id_field, title=args.title_field, date=args.date_field
+    )
+    loaded = load_articles(args.paths, max_bytes=args.max_bytes, fields=fields)
+    if loaded.missing:
+        raise UsageError(f"no such file or folder: {', '.join(loaded.missing)}")
+    if loaded.skipped:
+        shown = ", ".join(loaded.skipped[:10])
+        more = f" and {len(loaded.skipped) - 10} more" if len(loaded.skipped) > 10 else ""
+        print(
+            f"warning: skipped {len(loaded.skipped)} file(s) with other extensions "
+            f"(read: {' '.join(DEFAULT_EXTENSIONS)}): {shown}{more}",
+            file=sys.stderr,
+        )
+    return loaded
+
+
+def _print_errors(loaded: LoadResult) -> None:
+    for error in loaded.errors:
+        print(f"error: {error}", file=sys.stderr)
+
+
+def build_config(args: argparse.Namespace) -> SummarizerConfig:
+    """A SummarizerConfig of what the command line says; the Summarizer resolves the rest
+    (environment, engine choice) once, in :meth:`SummarizerConfig.resolve`."""
+    from summarizer._config import LLMConfig, SummarizerConfig
+
+    model_options = {
+        "model": args.model,
+        "base_url": args.base_url,
+        "api_key": args.api_key,
+        "concurrency": args.concurrency,
+        "requests_per_minute": args.rpm,
+        "tokens_per_minute": args.tpm,
+        "max_cost_usd": args.max_cost,
+        "max_attempts": args.max_attempts,
+    }
+    given = {key: value for key, value in model_options.items() if value is not None}
+    llm = LLMConfig(**given) if given else None
+    return SummarizerConfig(
+        engine=args.engine,
+        llm=llm,
+        summary_words=args.summary_words,
+        cache=not args.no_cache,
+        cache_path=Path(args.cache) if args.cache else None,
+        max_bytes=args.max_bytes,
+    )
+
+
+def _start_log(args: argparse.Namespace, summarizer: Summarizer) -> tuple[RunLog | None, int]:
+    """Record the run's start (unless --no-log): inputs, engine, model, endpoint, prompts."""
+    if args.no_log:
+        return None, 0
+    from summarizer._runlog import RunLog, RunStart
+
+    engine = summarizer.engine
+    start = RunStart(
+        command=args.command,
+        inputs=list(args.paths),
+        engine=engine.name,
+        model=engine.model,
+        endpoint=engine.endpoint,
+        prompt_name=engine.prompt_name,
+        prompt_version=engine.prompt_version,
+        prompt_hash=engine.prompt_hash,
+    )
+    log = RunLog()
+    return log, log.start(start)
+
+
+def _finish_log(
+    log: RunLog | None,
+    run_id: int,
+    results: Sequence[DocumentSummary | DocumentFailure],
+    *,
+    status: str,
+    started: float,
+    total: int | None = None,
+) -> None:
+    if log is None:
+        return
+    log.finish(run_id, results, status=status, seconds=time.time() - started, total=total)
+    log.close()
+
+
+def _command(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], name: str, help: str
+) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help, description=help, allow_abbrev=False)
+    parser.set_defaults(parser=parser)
+    return parser
