@@ -9,6 +9,7 @@
     ├── TokenizerError               BPE file missing or its sha256 differs
     ├── PromptError                  a template in prompts/ is invalid      .path
     ├── FixtureError                 an eval fixture is invalid             .path
+    ├── OutputError                  an output folder or file cannot be written .path
     ├── BudgetExceededError          the cost budget is spent               .spent_usd .budget_usd
     │                                                                       .usage
     └── ModelError                   a model call failed                    .endpoint .document_id
@@ -82,6 +83,14 @@ class FixtureError(SummarizerError):
     def __init__(self, message: str, *, path: str | None = None):
         self.path = path
         super().__init__(f"{path}: {message}" if path else message)
+
+
+class OutputError(SummarizerError):
+    """An output folder or file cannot be written; ``path`` names it."""
+
+    def __init__(self, message: str, *, path: str):
+        self.path = path
+        super().__init__(f"{path}: {message}")
 
 
 class BudgetExceededError(SummarizerError):

@@ -4,16 +4,24 @@
 A folder written before keeps a list of the files this module put there
 (``.summarizer-files``); a new run into the same folder removes the ones it did not write
 again, so no stale result survives, and leaves every other file alone.
+
+Outputs cannot sink a run: the folder is checked before the first article (an
+:class:`OutputError` naming it), each result is appended to ``results.jsonl`` the moment it
+is written (a killed run leaves a valid partial file, rewritten in input order at the end),
+a file that cannot be written becomes that article's failure, and an earlier good result
+for the same text is never replaced by a failure.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from summarizer._errors import OutputError
 from summarizer._models import DocumentFailure, DocumentSummary
 
 Result = DocumentSummary | DocumentFailure
@@ -42,7 +50,16 @@ class OutputWriter:
 
     def __init__(self, folder: Path, *, texts: Mapping[str, str] | None = None):
         self.folder = folder.resolve()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            probe = self.folder / ".summarizer-write-test"
+            probe.write_text("", encoding="utf-8")
+            probe.unlink()
+            self._lines = self.folder / "results.jsonl"
+            self._lines.write_text("", encoding="utf-8")  # this run's lines, as they come
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+            raise OutputError(f"cannot write results here ({problem})", path=str(folder)) from None
         self.texts = texts or {}
         self._names: dict[str, str] = {}
         self._written: set[str] = set()
@@ -59,12 +76,31 @@ class OutputWriter:
         return path
 
     def write_result(self, result: Result) -> Path:
+        """Write one article's file (atomically) and append its line to results.jsonl;
+        raises OutputError naming the file when it cannot be written."""
         path = self.path_for(result.doc_id)
-        temporary = path.with_suffix(".json.tmp")
-        temporary.write_text(result_json(result) + "\n", encoding="utf-8")
-        temporary.replace(path)
         self._written.add(path.name)
+        if not (isinstance(result, DocumentFailure) and _holds_success(path, result)):
+            temporary = path.with_suffix(".json.tmp")
+            try:
+                temporary.write_text(result_json(result) + "\n", encoding="utf-8")
+                temporary.replace(path)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
+                problem = exc.strerror or str(exc)
+                raise OutputError(f"cannot write this result ({problem})", path=str(path)) from None
+        self.write_line(result)
         return path
+
+    def write_line(self, result: Result) -> None:
+        """Append ``result`` to results.jsonl now (a killed run keeps a valid file)."""
+        try:
+            with self._lines.open("a", encoding="utf-8") as lines:
+                lines.write(result_line(result) + "\n")
+        except OSError as exc:
+            problem = exc.strerror or str(exc)
+            raise OutputError(f"cannot append ({problem})", path=str(self._lines)) from None
 
     def write_all(self, results: Sequence[Result], *, complete: bool = True) -> None:
         """The whole-run files, then (when the run completed) stale files from an earlier
@@ -92,6 +128,21 @@ class OutputWriter:
                 removed.append(name)
         manifest.write_text("".join(f"{n}\n" for n in sorted(self._written)), encoding="utf-8")
         return removed
+
+
+def _holds_success(path: Path, failure: DocumentFailure) -> bool:
+    """Whether ``path`` holds a good result for the same article: a failure does not
+    replace it (a flaky re-run keeps what an earlier run got right)."""
+    try:
+        earlier = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(earlier, dict)
+        and earlier.get("status") == "ok"
+        and earlier.get("doc_id") == failure.doc_id
+        and earlier.get("source") == failure.source
+    )
 
 
 def _quote(text: str) -> str:

@@ -8,6 +8,7 @@ ones, and the reply cache keeps every finished model call); ``results.jsonl`` an
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import time
@@ -17,6 +18,7 @@ from typing import TextIO
 
 from summarizer._documents import Document, LoadResult
 from summarizer._engines import LLMEngine
+from summarizer._errors import OutputError
 from summarizer._models import DocumentFailure, DocumentSummary, Usage
 from summarizer._pipeline import Summarizer
 from summarizer._render import OutputWriter
@@ -169,17 +171,14 @@ async def run_documents(
     documents: list[Document] = loaded.documents
     offset = len(loaded.errors)
     for index, failure in enumerate(loaded.failures()):
-        report.results[index] = failure
-        if writer:
-            writer.write_result(failure)
+        report.results[index] = _write(writer, failure, log)
     tally = Tally(total=len(documents))
     progress = _Progress(log, tally) if interactive(log) and not quiet else None
 
     def on_result(index: int, result: Result) -> None:
+        result = _write(writer, result, log)
         tally.add(result)
         report.results[offset + index] = result
-        if writer:
-            writer.write_result(result)
         if progress is not None:
             progress.advance()
         elif not quiet or isinstance(result, DocumentFailure):
@@ -191,6 +190,28 @@ async def run_documents(
         if progress is not None:
             progress.stop()
         await summarizer.aclose()
+
+
+def _write(writer: OutputWriter | None, result: Result, log: TextIO) -> Result:
+    """``result`` once written; a result that cannot be written is that article's failure
+    (kept in results.jsonl and the end table), not the run's."""
+    if writer is None:
+        return result
+    try:
+        writer.write_result(result)
+    except OutputError as exc:
+        print(f"error: {exc}", file=log)
+        failure = DocumentFailure(
+            doc_id=result.doc_id,
+            source=result.source,
+            error_type="OutputError",
+            message=str(exc),
+            usage=result.provenance.usage if isinstance(result, DocumentSummary) else result.usage,
+        )
+        with contextlib.suppress(OutputError):
+            writer.write_line(failure)
+        return failure
+    return result
 
 
 def finish(report: RunReport, writer: OutputWriter | None) -> None:

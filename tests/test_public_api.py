@@ -55,7 +55,7 @@ EXPECTED = {
     # errors
     "SummarizerError", "ConfigError", "ArticleError", "ArticleLoadError", "TokenizerError",
     "PromptError", "FixtureError", "BudgetExceededError", "ModelError", "ModelTransportError",
-    "ModelRequestError", "ModelResponseError", "EndpointError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError",
+    "ModelRequestError", "ModelResponseError", "EndpointError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError", "OutputError",
     "RefusalError", "ContentFilterError",
     "__version__",
 }  # fmt: skip

@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     from pydantic import ValidationError
 
-    from summarizer._errors import ConfigError, FixtureError
+    from summarizer._errors import ConfigError, FixtureError, OutputError
 
     parser = build_parser()
     args, extras = parser.parse_known_args(argv)
@@ -58,6 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except ConfigError as exc:
         print(f"summarizer: configuration error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OutputError as exc:
+        print(f"summarizer: output error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
