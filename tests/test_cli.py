@@ -178,13 +178,13 @@ def test_a_killed_run_resumes_paying_only_for_what_was_unfinished(
 def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, seeds_dir: Path) -> None:
     out = tmp_path / "out"
     env = {**os.environ, "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
-    with FakeServer(ScriptedModel(), latency=0.4) as server:
-        process = start_and_wait_for(slow_run(seeds_dir, out, server.base_url), env, out, 2)
+    with FakeServer(ScriptedModel(), latency=1.0) as server:  # slow: the signal lands mid-run
+        process = start_and_wait_for(slow_run(seeds_dir, out, server.base_url), env, out, 1)
         process.send_signal(signal.SIGINT)
         _, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert "interrupted" in err and "Traceback" not in err
     done = len(list(out.glob("*.txt.json")))
     lines = (out / "results.jsonl").read_text().splitlines()  # written at the interruption
-    assert 2 <= done < 5 and len(lines) == done
+    assert 1 <= done < 5 and len(lines) == done
     assert (out / "summary.md").exists()

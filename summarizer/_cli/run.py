@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -113,10 +115,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     log, run_id = _start_log(args, summarizer)
     started = time.time()
     try:
-        if args.executor == "ray":
-            report = _run_on_ray(args, config, loaded, out)
-        else:
-            report = run(summarizer, loaded, out=out, quiet=args.quiet)
+        with _terminate_as_interrupt():
+            if args.executor == "ray":
+                report = _run_on_ray(args, config, loaded, out)
+            else:
+                report = run(summarizer, loaded, out=out, quiet=args.quiet)
     except KeyboardInterrupt:
         _finish_log(log, run_id, [], status="interrupted", started=started)
         print("\ninterrupted: finished results are kept", file=sys.stderr)
@@ -234,3 +237,23 @@ def _add_chunk_and_run(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "--ray-workers", type=int, default=2, help="Summarizer actors in the pool (default 2)"
     )
     run_parser.set_defaults(handler=cmd_run)
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a scheduler or container stopping the job) ends the run as Ctrl-C does:
+    finished results kept, results.jsonl written, exit code 130."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        del signum, frame
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread: leave the signal alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

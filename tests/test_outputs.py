@@ -1,0 +1,86 @@
+"""Outputs cannot sink a run: bad folders are found before any paid call, a file that
+cannot be written fails only its article, a killed or stopped run leaves valid files."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import respx
+
+from summarizer._cli import main
+from summarizer._testing import FakeServer, ScriptedModel
+
+from .fakes import BASE_URL
+from .test_cli import slow_run, start_and_wait_for
+
+
+def model_run(seeds_dir: Path, out: Path, *extra: str) -> list[str]:
+    return ["run", str(seeds_dir), "-o", str(out), "--engine", "llm", "--base-url", BASE_URL,
+            "--api-key", "sk-test", "--no-log", *extra]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["a file", "inside a file"])
+def test_an_unusable_out_is_an_error_before_any_call(
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str], kind: str
+) -> None:
+    blocker = tmp_path / "taken"
+    blocker.write_text("a file")
+    out = blocker if kind == "a file" else blocker / "results"
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        route = mock.post("/chat/completions")
+        assert main(model_run(seeds_dir, out)) == 2
+    assert route.call_count == 0
+    assert f"output error: {out}" in capsys.readouterr().err
+
+
+def test_a_result_that_cannot_be_written_fails_only_its_article(
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    (out / "002_f248215e3943961e.txt.json").mkdir(parents=True)  # a folder where a file goes
+    scripted = ScriptedModel()
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=scripted.handle)
+        assert main(model_run(seeds_dir, out)) == 1
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [(r["doc_id"][:3], r["status"]) for r in lines] == [
+        ("000", "ok"), ("001", "ok"), ("002", "error"), ("003", "ok"), ("004", "ok")
+    ]  # fmt: skip
+    assert lines[2]["error_type"] == "OutputError"
+    assert "002_f248215e3943961e.txt.json" in capsys.readouterr().err
+    assert len(list(out.glob("*.txt.json"))) == 5  # the four written, and the folder
+
+
+def test_a_failed_rerun_keeps_the_earlier_good_result(tmp_path: Path, seeds_dir: Path) -> None:
+    out = tmp_path / "out"
+    scripted = ScriptedModel()
+    args = model_run(seeds_dir, out, "--no-cache")
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=scripted.handle)
+        assert main(args) == 0
+        good = (out / "001_927e38b87814a409.txt.json").read_text()
+        scripted.fail_documents = {"001_927e38b87814a409.txt"}
+        assert main([*args, "--max-attempts", "1"]) == 1
+    assert (out / "001_927e38b87814a409.txt.json").read_text() == good
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["status"] for r in lines] == ["ok", "error", "ok", "ok", "ok"]  # this run's
+
+
+def test_sigterm_stops_like_ctrl_c_and_leaves_valid_results(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    out = tmp_path / "out"
+    env = {**os.environ, "SUMMARIZER_CACHE_DIR": str(tmp_path / "cache")}
+    with FakeServer(ScriptedModel(), latency=1.0) as server:
+        process = start_and_wait_for(slow_run(seeds_dir, out, server.base_url), env, out, 1)
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, err
+    assert "interrupted" in err and "Traceback" not in err
+    done = len(list(out.glob("*.txt.json")))
+    lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert 1 <= done < 5 and len(lines) == done
