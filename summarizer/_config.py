@@ -80,9 +80,9 @@ class LLMConfig(BaseModel):
     context_window: int = Field(default=128_000, description="The model's context, in tokens.")
     structured_modes: tuple[StructuredMode, ...] = tuple(StructuredMode)
     concurrency: int = Field(default=8, ge=1)
-    requests_per_minute: float | None = None
-    tokens_per_minute: float | None = None
-    max_cost_usd: float | None = None
+    requests_per_minute: float | None = Field(default=None, gt=0)
+    tokens_per_minute: float | None = Field(default=None, gt=0)
+    max_cost_usd: float | None = Field(default=None, ge=0)
     prices: dict[str, Price] = Field(default_factory=dict)
     encoding: str | None = Field(default=None, description="Override the tiktoken encoding.")
 

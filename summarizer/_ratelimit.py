@@ -18,6 +18,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Protocol
 
+from summarizer._errors import ConfigError
+
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
@@ -109,7 +111,15 @@ class RateLimiter:
 
     @asynccontextmanager
     async def slot(self, tokens: int) -> AsyncIterator[None]:
-        """Hold a concurrency slot for one request of about ``tokens`` tokens."""
+        """Hold a concurrency slot for one request of about ``tokens`` tokens. A request
+        larger than a whole minute's token budget can never be sent within the limit: a
+        ConfigError says so at once, instead of a silent wait."""
+        if self._tokens is not None and tokens > self._tokens.capacity:
+            raise ConfigError(
+                f"one request needs about {tokens:,} tokens (prompt and output limit), more "
+                f"than the tokens-per-minute limit of {self._tokens.capacity:,.0f}: raise --tpm "
+                "or lower the output limit"
+            )
         async with self._semaphore:
             await self._admit(tokens)
             if self.shared is not None:

@@ -84,3 +84,39 @@ def test_sigterm_stops_like_ctrl_c_and_leaves_valid_results(
     done = len(list(out.glob("*.txt.json")))
     lines = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
     assert 1 <= done < 5 and len(lines) == done
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "says"),
+    [
+        ("--concurrency", "0", "argument --concurrency: must be at least 1, not 0"),
+        ("--summary-words", "-5", "argument --summary-words: must be at least 10, not -5"),
+        ("--max-attempts", "0", "argument --max-attempts: must be at least 1, not 0"),
+        ("--max-cost", "-1", "argument --max-cost: must be at least 0, not -1"),
+        ("--tpm", "0", "argument --tpm: must be greater than 0, not 0"),
+        ("--concurrency", "many", "argument --concurrency: 'many' is not a int"),
+    ],
+)
+def test_a_bad_option_names_its_flag_in_the_commands_usage(
+    seeds_dir: Path, capsys: pytest.CaptureFixture[str], flag: str, value: str, says: str
+) -> None:
+    with pytest.raises(SystemExit) as stop:
+        main(["run", str(seeds_dir), flag, value])
+    err = capsys.readouterr().err
+    assert stop.value.code == 2 and says in err
+    assert err.startswith("usage: summarizer run") and "ValidationError" not in err
+
+
+def test_a_dry_run_needs_no_key(seeds_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["run", str(seeds_dir), "--engine", "llm", "--dry-run", "--no-log"]) == 0
+    assert "5 articles, 5 calls" in capsys.readouterr().out
+
+
+def test_a_request_larger_than_the_tpm_limit_fails_at_once(tmp_path: Path, seeds_dir: Path) -> None:
+    with respx.mock(base_url=BASE_URL, assert_all_called=False) as mock:
+        route = mock.post("/chat/completions")
+        assert main(model_run(seeds_dir, tmp_path / "o", "--tpm", "500")) == 1
+    assert route.call_count == 0
+    lines = [json.loads(x) for x in (tmp_path / "o" / "results.jsonl").read_text().splitlines()]
+    assert {r["error_type"] for r in lines} == {"ConfigError"}
+    assert "raise --tpm" in lines[0]["message"]

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from summarizer._documents import (
     DEFAULT_EXTENSIONS,
@@ -34,7 +34,10 @@ class UsageError(Exception):
 def _add_input_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("paths", nargs="+", metavar="PATH", help="files, folders, or - for stdin")
     parser.add_argument(
-        "--max-bytes", type=int, default=DEFAULT_MAX_BYTES, help="largest article file accepted"
+        "--max-bytes",
+        type=at_least(1),
+        default=DEFAULT_MAX_BYTES,
+        help="largest article file accepted",
     )
     records = parser.add_argument_group("JSONL and CSV inputs (one article per record)")
     records.add_argument(
@@ -51,6 +54,34 @@ def _add_quiet(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def at_least(minimum: float, kind: type[int] | type[float] = int) -> Callable[[str], Any]:
+    """An argparse type: a number of ``kind`` no smaller than ``minimum``; argparse then
+    names the flag and shows the command's usage when it is refused."""
+
+    def parse(text: str) -> int | float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind.__name__}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum:g}, not {text}")
+        return value
+
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
+
+
+def above_zero(text: str) -> float:
+    """An argparse type: a number greater than zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be greater than 0, not {text}")
+    return value
+
+
 def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     """Engine, model and limit options shared by run and digest."""
     parser.add_argument(
@@ -60,16 +91,20 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="auto: llm when a model endpoint is configured, else extractive",
     )
     _add_model_arguments(parser)
-    parser.add_argument("--concurrency", type=int, help="concurrent model requests (default 8)")
-    parser.add_argument("--rpm", type=float, help="requests per minute")
-    parser.add_argument("--tpm", type=float, help="tokens per minute")
     parser.add_argument(
-        "--max-cost", type=float, help="stop new calls once this many USD are spent"
+        "--concurrency", type=at_least(1), help="concurrent model requests (default 8)"
+    )
+    parser.add_argument("--rpm", type=above_zero, help="requests per minute")
+    parser.add_argument("--tpm", type=above_zero, help="tokens per minute")
+    parser.add_argument(
+        "--max-cost", type=at_least(0, float), help="stop new calls once this many USD are spent"
     )
     parser.add_argument(
-        "--max-attempts", type=int, help="transport attempts per request (default 4)"
+        "--max-attempts", type=at_least(1), help="transport attempts per request (default 4)"
     )
-    parser.add_argument("--summary-words", type=int, default=120)
+    parser.add_argument(
+        "--summary-words", type=at_least(10), default=120, help="summary budget (default 120)"
+    )
     parser.add_argument(
         "--no-cache", action="store_true", help="do not read or write the reply cache"
     )

@@ -39,6 +39,7 @@ from summarizer._cli.common import (
     _load,
     _print_errors,
     _start_log,
+    at_least,
     build_config,
 )
 
@@ -106,6 +107,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     config = build_config(args)
     loaded = _load(args)
+    if args.dry_run:
+        config = _keyless(config)
     summarizer = Summarizer(config)
     if not args.quiet:
         print(describe_engine(summarizer), file=sys.stderr)
@@ -177,6 +180,24 @@ def _print_results(
         print(results_html(results, {d.id: d.text for d in loaded.documents}), end="")
 
 
+def _keyless(config: SummarizerConfig) -> SummarizerConfig:
+    """For a dry run, which calls nothing: a model run needs no API key."""
+    import os
+
+    from pydantic import SecretStr
+
+    from summarizer._config import LLMConfig
+
+    llm = config.llm or LLMConfig()
+    named = llm.model_fields_set & {"model", "base_url"}
+    if config.engine == "extractive" or not (config.engine == "llm" or named):
+        return config
+    if llm.api_key is not None or os.environ.get("OPENAI_API_KEY"):
+        return config
+    placeholder = SecretStr("dry-run-no-call-is-made")
+    return config.model_copy(update={"llm": llm.model_copy(update={"api_key": placeholder})})
+
+
 def _dry_run(summarizer: Summarizer, loaded: LoadResult) -> int:
     from summarizer._runner import ASSUMED_OUTPUT_TOKENS, estimate
 
@@ -202,8 +223,10 @@ def _dry_run(summarizer: Summarizer, loaded: LoadResult) -> int:
 def _add_chunk_and_run(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     chunk = _command(commands, "chunk", "load, clean and chunk articles (no model)")
     _add_input_arguments(chunk)
-    chunk.add_argument("--max-tokens", type=int, default=512)
-    chunk.add_argument("--overlap", type=int, default=0, help="overlap between chunks, in tokens")
+    chunk.add_argument("--max-tokens", type=at_least(8), default=512)
+    chunk.add_argument(
+        "--overlap", type=at_least(0), default=0, help="overlap between chunks, in tokens"
+    )
     chunk.add_argument("-m", "--model", default=None, help="model whose encoding counts tokens")
     chunk.add_argument("--encoding", default=None, choices=["o200k_base", "cl100k_base"])
     chunk.add_argument(
