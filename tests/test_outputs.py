@@ -120,3 +120,11 @@ def test_a_request_larger_than_the_tpm_limit_fails_at_once(tmp_path: Path, seeds
     lines = [json.loads(x) for x in (tmp_path / "o" / "results.jsonl").read_text().splitlines()]
     assert {r["error_type"] for r in lines} == {"ConfigError"}
     assert "raise --tpm" in lines[0]["message"]
+
+
+def test_timeout_sets_the_total_deadline_of_an_attempt() -> None:
+    from summarizer._cli import build_config, build_parser
+
+    args = build_parser().parse_args(["run", "x", "--base-url", BASE_URL, "--timeout", "45"])
+    llm = build_config(args).llm
+    assert llm is not None and llm.timeout_seconds == 45

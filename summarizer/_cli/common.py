@@ -103,6 +103,11 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         "--max-attempts", type=at_least(1), help="transport attempts per request (default 4)"
     )
     parser.add_argument(
+        "--timeout",
+        type=above_zero,
+        help="total seconds one attempt may take, whatever the server does (default 600)",
+    )
+    parser.add_argument(
         "--summary-words", type=at_least(10), default=120, help="summary budget (default 120)"
     )
     parser.add_argument(
@@ -160,6 +165,7 @@ def build_config(args: argparse.Namespace) -> SummarizerConfig:
         "tokens_per_minute": args.tpm,
         "max_cost_usd": args.max_cost,
         "max_attempts": args.max_attempts,
+        "timeout_seconds": args.timeout,
     }
     given = {key: value for key, value in model_options.items() if value is not None}
     llm = LLMConfig(**given) if given else None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from summarizer._config import SummarizerConfig
 from summarizer._digest import DigestReport, build_digest
+from summarizer._digest.models import Contradiction
 from summarizer._documents import load_file
 from summarizer._eval.fixtures import DigestFixture, load_digest_fixture
 from summarizer._pipeline import Summarizer
@@ -45,14 +46,7 @@ def _ratio(a: int, b: int) -> float:
 
 
 def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
-    articles = sorted({a for cluster in fixture.clusters for a in cluster.articles})
-    gold_story = {a: i for i, c in enumerate(fixture.clusters) for a in c.articles}
-    predicted_story = {a: s.id for s in report.stories for a in s.articles}
-    pairs = list(combinations(articles, 2))
-    agree = sum(
-        (gold_story[a] == gold_story[b]) == (predicted_story.get(a, a) == predicted_story.get(b, b))
-        for a, b in pairs
-    )
+    agree, pairs = _cluster_agreement(report, fixture)
     gold_dups = {
         frozenset(p)
         for c in fixture.clusters
@@ -62,6 +56,39 @@ def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
     predicted_dups = {  # every pair of a source group (near_duplicates lists leader pairs)
         frozenset(p) for s in report.stories for g in s.source_groups for p in combinations(g, 2)
     }
+    facts, correct, jaccards = _support_scores(report, fixture)
+    flagged = [c for s in report.stories for c in s.contradictions]
+    matched_gold, matched_flags, details = _contradiction_matches(flagged, fixture)
+    return DigestScore(
+        cluster_pair_accuracy=_ratio(agree, pairs),
+        near_duplicate_precision=_ratio(len(predicted_dups & gold_dups), len(predicted_dups)),
+        near_duplicate_recall=_ratio(len(predicted_dups & gold_dups), len(gold_dups)),
+        support_accuracy=_ratio(correct, len(fixture.facts)),
+        support_jaccard=sum(jaccards) / len(jaccards) if jaccards else 1.0,
+        contradiction_precision=_ratio(matched_flags, len(flagged)),
+        contradiction_recall=_ratio(len(matched_gold), len(fixture.contradictions)),
+        facts=facts,
+        contradictions=details,
+    )
+
+
+def _cluster_agreement(report: DigestReport, fixture: DigestFixture) -> tuple[int, int]:
+    """Article pairs on which the digest's stories agree with the gold clusters, of all."""
+    articles = sorted({a for cluster in fixture.clusters for a in cluster.articles})
+    gold_story = {a: i for i, c in enumerate(fixture.clusters) for a in c.articles}
+    predicted_story = {a: s.id for s in report.stories for a in s.articles}
+    pairs = list(combinations(articles, 2))
+    agree = sum(
+        (gold_story[a] == gold_story[b]) == (predicted_story.get(a, a) == predicted_story.get(b, b))
+        for a, b in pairs
+    )
+    return agree, len(pairs)
+
+
+def _support_scores(
+    report: DigestReport, fixture: DigestFixture
+) -> tuple[list[dict[str, Any]], int, list[float]]:
+    """Per gold fact: the digest claim that states it and whether its support sets match."""
     claims = [c for s in report.stories for c in s.consensus + s.disputed + s.unique]
     facts, correct, jaccards = [], 0, []
     for fact in fixture.facts:
@@ -89,7 +116,13 @@ def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
                 "score": round(best_score, 3),
             }
         )
-    flagged = [c for s in report.stories for c in s.contradictions]
+    return facts, correct, jaccards
+
+
+def _contradiction_matches(
+    flagged: list[Contradiction], fixture: DigestFixture
+) -> tuple[set[str], int, list[dict[str, Any]]]:
+    """Gold contradictions found, flags that match one, and each flag's detail."""
     matched_gold: set[str] = set()
     matched_flags = 0
     details = []
@@ -110,17 +143,7 @@ def score_digest(report: DigestReport, fixture: DigestFixture) -> DigestScore:
                 "gold": hit.id if hit else None,
             }
         )
-    return DigestScore(
-        cluster_pair_accuracy=_ratio(agree, len(pairs)),
-        near_duplicate_precision=_ratio(len(predicted_dups & gold_dups), len(predicted_dups)),
-        near_duplicate_recall=_ratio(len(predicted_dups & gold_dups), len(gold_dups)),
-        support_accuracy=_ratio(correct, len(fixture.facts)),
-        support_jaccard=sum(jaccards) / len(jaccards) if jaccards else 1.0,
-        contradiction_precision=_ratio(matched_flags, len(flagged)),
-        contradiction_recall=_ratio(len(matched_gold), len(fixture.contradictions)),
-        facts=facts,
-        contradictions=details,
-    )
+    return matched_gold, matched_flags, details
 
 
 async def run_digest_eval(engine: str, folder: Path) -> tuple[DigestReport, DigestScore]:
