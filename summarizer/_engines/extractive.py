@@ -28,6 +28,7 @@ from summarizer._engines._selection import (
     Unit,
     concept_weights,
     greedy_cover,
+    is_story_sentence,
     quote_units,
     quotes_open,
     select,
@@ -68,8 +69,10 @@ class ExtractiveEngine(Engine):
         units = quote_units(normalized.text, sentences)[:MAX_UNITS]
         bags = [set(content_words(u.text)) for u in units]
         weights = concept_weights(bags)
-        # A unit whose quotation never closes is not shown on its own (unless all are so).
-        whole = [u for u in units if not quotes_open(u.text)] or units
+        # A unit whose quotation never closes is not shown on its own, nor is page furniture
+        # (unless nothing else is left).
+        whole = [u for u in units if not quotes_open(u.text) and is_story_sentence(u.text)]
+        whole = whole or [u for u in units if not quotes_open(u.text)] or units
         chosen = select(whole, summary_words, weights)
         if not chosen and whole:  # the first sentence alone is over the budget
             summary = " ".join(whole[0].text.split()[:summary_words]) + " …"
