@@ -2,7 +2,7 @@
 
     python benchmarks/extractive_rose.py [--data ../shared/eval-data/rose/rose_dev.jsonl]
 
-Needs the ``bench`` extra (``pip install -e ".[bench]"``: snowballstemmer, rouge-score).
+Uses only the package's own dependencies (snowballstemmer and rouge-score among them).
 For each article and each budget N (60 and 70 words) it scores
 
 - the engine's summary (``ExtractiveEngine`` with ``summary_words=N``), which has W <= N
