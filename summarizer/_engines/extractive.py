@@ -3,6 +3,8 @@
 Summary: whole sentences (a quotation running over several is one unit) chosen for
 coverage of the article's concepts under the word budget, each concept weighted by its
 positional frequency, redundancy earning nothing (:mod:`._selection`), in article order.
+Page furniture (video prompts, bylines, photo captions), questions and fragments are never
+candidates, though they still count towards which concepts the article is about.
 
 Key points: up to five further units that best cover what the summary leaves out, so they
 never repeat a summary sentence.
