@@ -138,7 +138,7 @@ _VERBS = (
 _NAME = r"(?:[A-Z][\w’'\-.]*(?:\s+(?:[A-Z][\w’'\-.]*|(?:de|van|von|al|bin|du|la|le)\b)){0,4})"
 _ATTRIBUTION_PATTERNS = [
     re.compile(rf"\b[Aa]ccording to (?:the )?(?P<name>{_NAME})"),
-    re.compile(rf"(?:,|[”\"])\s*(?:{_VERBS}) (?:the )?(?P<name>{_NAME})"),
+    re.compile(rf"(?:[,?!]['’”\"]?|[”\"])\s*(?:{_VERBS}) (?:the )?(?P<name>{_NAME})"),
     re.compile(rf"(?P<name>{_NAME})(?:,[^,.;]{{3,90}},)?\s+(?:also\s+|[a-z]+ly\s+)?(?:{_VERBS})\b"),
     re.compile(
         rf"\b(?P<name>the (?:analysts?|officials?|authorities|police|government))\s+(?:{_VERBS})\b",

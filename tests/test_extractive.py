@@ -9,7 +9,14 @@ import pytest
 from summarizer._documents import Document
 from summarizer._engines import ExtractiveEngine, PreparedDocument
 from summarizer._engines._facts import claim_budget, claim_kind, clauses
-from summarizer._engines._selection import concept_weights, greedy_cover, quote_units, select
+from summarizer._engines._selection import (
+    Unit,
+    concept_weights,
+    greedy_cover,
+    is_story_sentence,
+    quote_units,
+    select,
+)
 from summarizer._engines._speakers import SpeakerTracker
 from summarizer._engines.base import EngineOutput
 from summarizer._models import ClaimKind
@@ -94,6 +101,73 @@ def test_coverage_weights_favour_early_and_repeated_concepts() -> None:
     assert greedy_cover([{"a"}, {"a", "b"}, {"b"}], {"a": 1.0, "b": 1.0}, 2) == [1]
 
 
+@pytest.mark.parametrize(
+    ("sentence", "story"),
+    [
+        ("Scroll down for video .", False),
+        ("SCROLL DOWN FOR VIDEO .", False),
+        ("By . Daily Mail Reporter .", False),
+        ("Click here to read the full interview with the minister.", False),
+        ("Evicted: Hayley Sandiford has been told that her dog must leave the house.", False),
+        ("THE EXPERT: We sent Deborah to a salon in Glasgow for a treatment.", False),
+        ("Pictured: The flooded high street of Alder on Monday morning.", False),
+        ("Filmmaker Michael König has created a video showing solar activity (shown).", False),
+        ("Robin van Persie (left) and Radamel Falcao could leave Old Trafford.", False),
+        ("Sean Bowen (L) maintained his three-winner lead over Nico de Boinville.", False),
+        ("What really works on frizzy hair like mine?", False),
+        ("Deborah, 43, Lanarkshire.", False),
+        ("He said: 'I wanted to do something romantic to surprise Anna.'", True),
+        ("A spokesman told Yahoo: 'We are looking for a guy who is fit.'", True),
+        ("Crystal Palace beat Manchester City 2-1 on Monday night.", True),
+        ("Left behind by the storm, the villagers rebuilt their homes.", True),
+    ],
+)
+def test_page_furniture_captions_questions_and_fragments_are_not_story_sentences(
+    sentence: str, story: bool
+) -> None:
+    assert is_story_sentence(sentence) is story
+
+
+def test_page_furniture_is_never_chosen_for_the_summary_or_key_points() -> None:
+    text = (
+        "By . Daily Mail Reporter . "
+        "Floods forced 300 families in Alder from their homes on Monday, the council said. "
+        "Scroll down for video . "
+        "Flooded: The river burst its banks in Alder and 300 families left their homes. "
+        "The river rose two metres overnight after a week of rain over the Alder hills. "
+        "Mayor Ann Cole (pictured) said the army would help 300 families in Alder. "
+        "Is Alder ready for the next flood? "
+        "Schools in Alder will stay closed until Friday, the council said."
+    )
+    document = Document.from_text(text, id="x")
+    output = ExtractiveEngine().summarize(PreparedDocument.prepare(document), summary_words=200)
+    shown = " ".join([output.summary, *output.key_points])
+    for furniture in ("Daily Mail Reporter", "Scroll down", "Flooded:", "(pictured)", "ready for"):
+        assert furniture not in shown
+    assert output.summary.startswith("Floods forced 300 families")
+
+
+def test_short_asides_do_not_outbid_the_lede() -> None:
+    nato = (
+        "alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima mike "
+        "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu "
+        "amber cobalt falcon"
+    ).split()
+    texts = [
+        " ".join(nato[:18]),  # the lede: 18 words, each worth 1
+        " ".join(nato[:3] + nato[18:21]),  # three asides of six words, each a little denser
+        " ".join(nato[21:27]),
+        " ".join(nato[24:29] + nato[:1]),
+    ]
+    units = [Unit(10 * i, 10 * i + 1, text, i) for i, text in enumerate(texts)]
+    weights = {word: 1.0 for word in nato[:18]} | {word: 1.5 for word in nato[18:]}
+    # Per word every aside beats the lede (up to 1.5 against 1.0) and the three together
+    # cover more than the lede alone (19.5 against 18), so a cost of words**1 takes the
+    # three asides and leaves the lede out. The square-root cost takes the lede first, then
+    # the best aside that still fits.
+    assert [u.index for u in select(units, 29, weights)] == [0, 2]
+
+
 def test_key_points_are_distinct_from_the_summary_and_in_article_order(seeds_dir: Path) -> None:
     for path in sorted(seeds_dir.glob("*.txt")):
         output, text = run(path)
@@ -172,6 +246,12 @@ def test_seed_claims_split_coordinated_statements(seeds_dir: Path) -> None:
         ),
         ("“North Korea's actions cross that line,” Foreign Policy writes.", "Foreign Policy"),
         ("The strike was illegal, said Zhu Feng, dean of the institute.", "Zhu Feng"),
+        ("'The vote is ours,' said Jane Smith, the party's leader.", "Jane Smith"),
+        ("‘The vote is ours,’ said Jane Smith.", "Jane Smith"),
+        ("Jane Smith told the BBC: 'We will win the vote.'", "Jane Smith"),
+        ("'We will win the vote,' Jane Smith told the BBC.", "Jane Smith"),
+        ("Jane Smith wrote: “The vote is ours.”", "Jane Smith"),
+        ("“The vote is ours,” wrote Jane Smith.", "Jane Smith"),
         ("The article says China is torn between allies.", None),
         ("The publication notes that China has not commented.", None),
         ("China and India announced an agreement to resume patrols.", None),
@@ -305,3 +385,21 @@ def test_a_quote_that_never_closes_is_neither_summary_nor_claim() -> None:
     shown = [output.summary, *output.key_points, *(c.evidence for c in output.chunks[0].claims)]
     assert output.summary and output.chunks[0].claims
     assert not any("We waited 12 years" in part for part in shown)
+
+
+def test_the_rose_benchmark_gives_the_lead_the_engines_word_count() -> None:
+    from benchmarks.extractive_rose import lead_sentences, lead_words
+
+    article = (
+        "Floods forced 300 families from their homes in Alder on Monday. "
+        "The river rose two metres overnight after a week of heavy rain over the hills to the "
+        "north of the town, the council said. "
+        "Schools will stay closed until Friday."
+    )
+    # The second sentence does not fit in 18 words, so the lead skips it and fills with the
+    # third, in article order; the first-words baseline cuts mid-sentence at exactly 18.
+    assert lead_sentences(article, 18) == (
+        "Floods forced 300 families from their homes in Alder on Monday. "
+        "Schools will stay closed until Friday."
+    )
+    assert len(lead_words(article, 18).split()) == 18

@@ -24,13 +24,13 @@ _PRONOUN_VERB = (
 )
 _PRONOUN_ATTRIBUTION = re.compile(
     rf"\b(?:[Hh]e|[Ss]he)\s+(?:also\s+|[a-z]+ly\s+)?(?:{_PRONOUN_VERB})\b"
-    rf"|(?:,|[”\"])\s*(?:{_PRONOUN_VERB})\s+(?:he|she)\b"
+    rf"|(?:[,?!]['’”\"]?|[”\"])\s*(?:{_PRONOUN_VERB})\s+(?:he|she)\b"
 )
 _DOCUMENT = r"the (?:article|publication|authors?|magazine|newspaper|paper|report|outlet|piece)"
 _DOCUMENT_ATTRIBUTION = re.compile(
     rf"\b{_DOCUMENT}\s+(?:also\s+|[a-z]+ly\s+)?(?:{_PRONOUN_VERB}|summarizes|summarises|"
     rf"points? out|observes?|suggests?|say|write|note|argue|explain)\b|\baccording to {_DOCUMENT}\b"
-    rf"|(?:,|[”\"])\s*(?:{_PRONOUN_VERB}) {_DOCUMENT}\b",
+    rf"|(?:[,?!]['’”\"]?|[”\"])\s*(?:{_PRONOUN_VERB}) {_DOCUMENT}\b",
     re.I,
 )
 _INSTITUTION = re.compile(r"^(?:The|A|An)\b")

@@ -3,6 +3,8 @@
 Summary: whole sentences (a quotation running over several is one unit) chosen for
 coverage of the article's concepts under the word budget, each concept weighted by its
 positional frequency, redundancy earning nothing (:mod:`._selection`), in article order.
+Page furniture (video prompts, bylines, photo captions), questions and fragments are never
+candidates, though they still count towards which concepts the article is about.
 
 Key points: up to five further units that best cover what the summary leaves out, so they
 never repeat a summary sentence.
@@ -28,6 +30,7 @@ from summarizer._engines._selection import (
     Unit,
     concept_weights,
     greedy_cover,
+    is_story_sentence,
     quote_units,
     quotes_open,
     select,
@@ -68,8 +71,10 @@ class ExtractiveEngine(Engine):
         units = quote_units(normalized.text, sentences)[:MAX_UNITS]
         bags = [set(content_words(u.text)) for u in units]
         weights = concept_weights(bags)
-        # A unit whose quotation never closes is not shown on its own (unless all are so).
-        whole = [u for u in units if not quotes_open(u.text)] or units
+        # A unit whose quotation never closes is not shown on its own, nor is page furniture
+        # (unless nothing else is left).
+        whole = [u for u in units if not quotes_open(u.text) and is_story_sentence(u.text)]
+        whole = whole or [u for u in units if not quotes_open(u.text)] or units
         chosen = select(whole, summary_words, weights)
         if not chosen and whole:  # the first sentence alone is over the budget
             summary = " ".join(whole[0].text.split()[:summary_words]) + " …"
