@@ -109,6 +109,7 @@ class ChatClient:
         self.encoding = encoding_for_model(config.model, override=config.encoding)
         self.limiter = RateLimiter(
             concurrency=config.concurrency,
+            adaptive=config.adaptive_concurrency,
             requests_per_minute=config.requests_per_minute,
             tokens_per_minute=config.tokens_per_minute,
             clock=clock,

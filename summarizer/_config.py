@@ -79,7 +79,14 @@ class LLMConfig(BaseModel):
     temperature: float | None = None
     context_window: int = Field(default=128_000, description="The model's context, in tokens.")
     structured_modes: tuple[StructuredMode, ...] = tuple(StructuredMode)
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int = Field(
+        default=8, ge=1, description="Most requests in flight (the adaptive level's ceiling)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Find the server's capacity (AIMD) under ``concurrency``; off: always "
+        "``concurrency`` in flight.",
+    )
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: float | None = Field(default=None, gt=0)
     max_cost_usd: float | None = Field(default=None, ge=0)

@@ -49,6 +49,7 @@ from summarizer._ratelimit import RateLimiter, Sleep
 logger = logging.getLogger("summarizer.client")
 
 _RETRYABLE_STATUS = {408, 409, 429}
+_OVERLOAD_STATUS = {429, 503, 504}  # the server is busy: lower the concurrency
 _ENDPOINT_HINTS = {
     401: "the server refused the API key: check OPENAI_API_KEY or --api-key",
     403: "the key may not use this endpoint or model: check the key's permissions and --model",
@@ -246,7 +247,7 @@ class Transport:
         self, request: dict[str, Any], mode: StructuredMode, estimate: int, usage: Usage
     ) -> Any:
         self.accountant.check_budget()
-        async with self.limiter.slot(estimate):
+        async with self.limiter.slot(estimate) as ticket:
             limit = int(request.get(self.config.output_limit_parameter) or 0)
             held = self.accountant.reserve(
                 prompt_tokens=max(0, estimate - limit), output_tokens=limit
@@ -254,10 +255,18 @@ class Transport:
             self.accountant.count_request(usage)
             try:
                 response = await self._create(request)
+                self.limiter.concurrency.succeeded(ticket)
                 self.accountant.record(response, usage)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and rejects_mode(error):
                     raise ModeRejected(error) from error
+                if error.status_code in _OVERLOAD_STATUS:
+                    self.limiter.concurrency.overloaded(ticket, f"HTTP {error.status_code}")
+                raise
+            except (DeadlineExceeded, openai.APITimeoutError):
+                # the server may be queueing: the retry waits for a slot under the lower
+                # level, i.e. for in-flight work to drain, instead of adding to the queue
+                self.limiter.concurrency.overloaded(ticket, "timeout")
                 raise
             finally:
                 self.accountant.release(held)
