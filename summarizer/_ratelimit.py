@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import statistics
+import math
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -40,9 +40,9 @@ Sleep = Callable[[float], Awaitable[None]]
 logger = logging.getLogger("summarizer.client")
 
 MODEST_START = 4  # the adaptive level starts at max(this, maximum // 2), capped at maximum
-LATENCY_RISE = 1.8  # typical latency this many times the best seen means queueing
+LATENCY_RISE = 1.5  # a round trip's fastest reply this many times the best seen: queueing
+ROUND_REPLIES = 4  # replies judged together, by the fastest of them
 SLOW_START_EXIT = 1.25  # ... and this many times ends the slow start (as TCP's HyStart)
-LATENCY_WINDOW = 3  # replies whose median is the typical latency
 BASE_DRIFT = 1.002  # the best latency seen may rise 0.2% a reply (the work may change)
 MAX_PATIENCE = 16  # round trips between probes of a level that was cut, at most
 
@@ -108,8 +108,11 @@ class AdaptiveConcurrency:
         self._credit = 0
         self._patience = 1
         self._cut_level = 0  # the level of the last latency cut
-        self._recent: deque[float] = deque(maxlen=LATENCY_WINDOW)
+        self._round_left = 0  # replies left in this round trip's judgement
+        self._round_fastest = math.inf
+        self._flat = True  # the last judgement saw no queue building
         self._best: float | None = None
+        self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
         self._cut_after = 0  # requests sent before this sequence number cause no cut
         self._waiters: deque[asyncio.Future[None]] = deque()
@@ -149,24 +152,34 @@ class AdaptiveConcurrency:
                 waiter.set_result(None)
 
     def succeeded(self, ticket: Ticket) -> None:
-        """A reply came back: grow, or cut if the latency says the server is queueing."""
+        """A reply came back: grow, or cut if the latency says the server is queueing.
+
+        Latency is judged every few replies (``ROUND_REPLIES``, fewer at a low level) by the
+        fastest of them: a server that queues slows every reply, while a client busy
+        reading a burst of replies delays some more than others."""
         if not self.adaptive:
             return
         latency = self.clock() - ticket.started
-        self._recent.append(latency)
-        typical = statistics.median(self._recent)
-        if self._best is None or typical < self._best:
-            self._best = typical
+        if self._best is None or latency < self._best:
+            self._best = latency
         else:
             self._best *= BASE_DRIFT
-        full = len(self._recent) == LATENCY_WINDOW
-        if full and typical > LATENCY_RISE * self._best:
-            if self._cut(ticket, f"latency {typical:.2f}s (best {self._best:.2f}s)"):
+        self._round_fastest = min(self._round_fastest, latency)
+        self._round_left -= 1
+        if self._round_left <= 0:
+            fastest, self._round_fastest = self._round_fastest, math.inf
+            self._round_left = min(self.level, ROUND_REPLIES)
+            reason = f"latency {fastest:.2f}s (best {self._best:.2f}s)"
+            if fastest > LATENCY_RISE * self._best and self._cut(ticket, reason):
                 return
-        if full and self._slow_start and typical > SLOW_START_EXIT * self._best:
-            self._slow_start = False  # the queue starts to build: grow slowly from here
+            # a queue starts to build: no more growth, the slow start is over, and one
+            # request fewer (as TCP Vegas) lets it drain
+            self._flat = fastest <= SLOW_START_EXIT * self._best
+            if not self._flat and not self._slow_start:
+                self._cut(ticket, reason, to=self.level - 1)
+            self._slow_start = self._slow_start and self._flat
         busy = self.in_flight >= self.level or bool(self._waiters)
-        if (busy or ticket.limited) and self.level < self.maximum:
+        if self._flat and (busy or ticket.limited) and self.level < self.maximum:
             self._grow()
 
     def _grow(self) -> None:
@@ -181,6 +194,7 @@ class AdaptiveConcurrency:
             self.level += 1
             if self.level > self._cut_level:
                 self._patience = 1
+        self.changes.append((self.clock(), self.level))
         if self.level >= self.maximum:
             self._slow_start = False
             logger.info("concurrency reached the maximum, %d in flight", self.maximum)
@@ -191,18 +205,21 @@ class AdaptiveConcurrency:
         if self.adaptive:
             self._cut(ticket, reason)
 
-    def _cut(self, ticket: Ticket, reason: str) -> bool:
+    def _cut(self, ticket: Ticket, reason: str, *, to: int | None = None) -> bool:
+        """Lower the level to ``to`` (default: half), unless ``ticket`` was sent before
+        the last cut (one cut a round trip)."""
         if ticket.sequence <= self._cut_after or self.level <= 1:
             return False
         if self.level <= self._cut_level:  # the same trouble again: probe less often
             self._patience = min(MAX_PATIENCE, self._patience * 2)
         self._cut_level = self.level
-        self.level = max(1, self.level // 2)
+        self.level = max(1, self.level // 2 if to is None else to)
         self._slow_start = False
         self._credit = 0
         self._cut_after = self._sent
-        self._recent.clear()
+        self._round_left, self._round_fastest = min(self.level, ROUND_REPLIES), math.inf
         self.cuts += 1
+        self.changes.append((self.clock(), self.level))
         logger.info("%s: concurrency %d -> %d", reason, self._cut_level, self.level)
         return True
 

@@ -259,7 +259,7 @@ class Transport:
                 self.accountant.record(response, usage)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and rejects_mode(error):
-                    raise ModeRejected(error) from error
+                    raise ModeRejected(error, mode) from error
                 if error.status_code in _OVERLOAD_STATUS:
                     self.limiter.concurrency.overloaded(ticket, f"HTTP {error.status_code}")
                 raise

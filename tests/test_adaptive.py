@@ -1,0 +1,258 @@
+"""Adaptive concurrency, the one-probe structured-mode negotiation and what is remembered
+per endpoint between runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from summarizer import LLMConfig, Summarizer, SummarizerConfig
+from summarizer._client import ChatClient
+from summarizer._config import StructuredMode
+from summarizer._documents import Document
+from summarizer._endpoints import EndpointState
+from summarizer._engines import LLMEngine
+from summarizer._models import DocumentSummary
+from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter
+from summarizer._testing import FakeServer, ScriptedModel
+
+from .fakes import BASE_URL, SECRET, FakeTime, error, ok
+from .test_client import GOOD, ask
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def seed_variants(count: int) -> list[Document]:
+    texts = [path.read_text() for path in sorted(SEEDS.iterdir()) if path.suffix == ".txt"]
+    return [
+        Document.from_text(f"{texts[i % len(texts)]}\n\nVariant {i}.", id=f"doc-{i:02d}")
+        for i in range(count)
+    ]
+
+
+# -- the controller, on a fake clock ---------------------------------------------------------
+
+
+async def _rounds(gate: AdaptiveConcurrency, time: FakeTime, latency: float, count: int):
+    """Unlimited demand: every reply frees a slot that a new request takes at once; each
+    round trip takes ``latency``. The requests sent in each round trip."""
+    batch = [await gate.acquire() for _ in range(gate.level)]
+    sent = []
+    for _ in range(count):
+        sent.append(len(batch))
+        time.now += latency
+        following = []
+        for ticket in batch:  # as the transport does: the reply is judged inside the slot
+            gate.succeeded(ticket)
+            gate.release()
+            while gate.in_flight < gate.level:
+                following.append(await gate.acquire())
+        batch = following
+    return sent
+
+
+async def test_slow_start_doubles_each_round_trip_up_to_the_maximum() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(64, clock=time.clock)
+    assert gate.level == 32  # half the maximum
+    sent = await _rounds(gate, time, 1.0, 3)
+    assert sent == [32, 64, 64] and gate.level == 64 and gate.cuts == 0
+    small = AdaptiveConcurrency(8, clock=time.clock)
+    assert small.level == 4  # a modest start
+
+
+async def test_timeouts_429_and_503_halve_the_level_once_a_round_trip() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(16, clock=time.clock)
+    tickets = [await gate.acquire() for _ in range(8)]
+    for ticket in tickets:  # a whole window fails: one cut, not eight
+        gate.release()
+        gate.overloaded(ticket, "timeout")
+    assert gate.level == 4 and gate.cuts == 1
+    later = await gate.acquire()  # sent after the cut: may cut again
+    gate.release()
+    gate.overloaded(later, "HTTP 503")
+    assert gate.level == 2 and gate.cuts == 2
+
+
+async def test_fixed_concurrency_never_moves() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(6, adaptive=False, clock=time.clock)
+    ticket = await gate.acquire()
+    gate.release()
+    gate.overloaded(ticket, "timeout")
+    assert gate.level == 6 and gate.cuts == 0
+
+
+async def test_waiters_are_served_in_order_and_a_cancelled_one_gives_its_slot_back() -> None:
+    gate = AdaptiveConcurrency(1, adaptive=False)
+    await gate.acquire()
+    order: list[int] = []
+
+    async def wait(n: int) -> None:
+        await gate.acquire()
+        order.append(n)
+
+    tasks = [asyncio.ensure_future(wait(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    tasks[0].cancel()
+    gate.release()
+    await asyncio.sleep(0)
+    gate.release()
+    await asyncio.sleep(0)
+    assert order == [1, 2] and gate.in_flight == 1
+
+
+async def test_the_shared_limits_hook_still_admits_every_request() -> None:
+    admitted: list[int] = []
+
+    class Shared:
+        async def admit(self, tokens: int) -> None:
+            admitted.append(tokens)
+
+        def pause(self, seconds: float) -> None:
+            pass
+
+    limiter = RateLimiter(concurrency=2, adaptive=True, shared=Shared())
+    async with limiter.slot(5) as ticket:
+        assert ticket.sequence == 1
+    assert admitted == [5]
+
+
+# -- against loopback servers ----------------------------------------------------------------
+
+
+def _run(base_url: str, documents: list[Document], **options: object):
+    llm = LLMConfig(model="gpt-4o-mini", base_url=base_url, api_key="unused", **options)
+    summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False))
+    results = summarizer.summarize_many(documents)
+    engine = summarizer.engine
+    assert isinstance(engine, LLMEngine)
+    summarizer.close()
+    return results, engine.client
+
+
+def test_a_one_slot_server_settles_at_one_in_flight_with_no_article_lost() -> None:
+    documents = seed_variants(24)
+    with FakeServer(ScriptedModel(), latency=0.3, slots=1) as server:
+        # a deadline that holds 8 queued requests, not more
+        results, client = _run(server.base_url, documents, timeout_seconds=2.6)
+    gate = client.limiter.concurrency
+    assert all(isinstance(r, DocumentSummary) for r in results)
+    assert client.usage.retries == 0  # no timeout, so nothing was sent twice
+    assert server.busiest <= 8
+    levels = [level for _, level in gate.changes]
+    assert gate.cuts >= 2 and 1 in levels and gate.level <= 2  # at 1, probing 2 now and then
+
+
+def test_a_fixed_eight_in_flight_times_out_on_the_same_server() -> None:
+    documents = seed_variants(9)  # the first goes alone (it finds the structured mode)
+    with FakeServer(ScriptedModel(), latency=0.15, slots=1) as server:
+        results, client = _run(
+            server.base_url,
+            documents,
+            timeout_seconds=0.8,
+            adaptive_concurrency=False,
+            max_attempts=1,
+        )
+    assert client.limiter.concurrency.peak == 8
+    failed = [r for r in results if not isinstance(r, DocumentSummary)]
+    assert failed and all("no complete reply within 0.8s" in r.message for r in failed)
+
+
+async def test_a_wide_server_takes_the_level_to_the_maximum_within_a_few_round_trips() -> None:
+    latency = 0.5
+
+    async def wide(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(latency)  # every request in the same time, however many
+        return ok(GOOD)
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=wide)
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=64)
+        client = ChatClient(config)
+        await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(256)])
+    gate = client.limiter.concurrency
+    assert gate.peak == 64 and gate.cuts == 0
+    first, reached = gate.changes[0][0], next(t for t, n in gate.changes if n == 64)
+    assert reached - first < 6 * latency  # the probe, then one doubling from 32
+
+
+# -- structured mode: one probe, remembered --------------------------------------------------
+
+
+def _client(state: EndpointState | None = None) -> ChatClient:
+    config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET)
+    return ChatClient(config, state=state)
+
+
+def _formats(route: respx.Route) -> list[str | None]:
+    return [
+        json.loads(call.request.content).get("response_format", {}).get("type")
+        for call in route.calls
+    ]
+
+
+def _llama_like(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    if body.get("response_format", {}).get("type") == "json_schema":
+        return error(500, "Either 'json_schema' or 'grammar' can be specified, but not both")
+    return ok(GOOD)
+
+
+async def test_only_one_request_probes_an_unknown_mode(tmp_path: Path) -> None:
+    state = EndpointState(tmp_path / "endpoints.json")
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(side_effect=_llama_like)
+        client = _client(state)
+        replies = await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(6)])
+        assert {r.mode for r in replies} == {StructuredMode.JSON_OBJECT}
+        assert _formats(route).count("json_schema") == 1
+        assert len(route.calls) == 7
+        assert state.get(client.endpoint, "gpt-4o-mini").mode == "json_object"
+
+        again = _client(state)  # the next run starts in the mode that worked
+        route.calls.reset()
+        await asyncio.gather(*[ask(again, max_output_tokens=200 + i) for i in range(3)])
+        assert _formats(route) == ["json_object"] * 3
+
+
+async def test_a_failed_probe_hands_the_probe_to_the_next_request() -> None:
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[error(400, "bad request: unknown field temperature"), ok(GOOD), ok(GOOD)]
+        )
+        client = _client()
+        results = await asyncio.gather(
+            ask(client, max_output_tokens=100), ask(client, max_output_tokens=101),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, Exception) for r in results) == 1
+        assert client.modes.confirmed and len(route.calls) == 3
+
+
+def test_an_unreadable_state_file_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.json"
+    path.write_text("{not json")
+    state = EndpointState(path)
+    assert state.get("http://x/v1", "m").mode is None
+    state.update("http://x/v1", "m", mode="json_object", context_window=4096)
+    facts = EndpointState(path).get("http://x/v1", "m")
+    assert (facts.mode, facts.context_window) == ("json_object", 4096)
+
+
+@pytest.mark.parametrize("value", ["nonsense", None])
+def test_a_remembered_mode_the_config_does_not_allow_is_not_used(
+    tmp_path: Path, value: str | None
+) -> None:
+    state = EndpointState(tmp_path / "endpoints.json")
+    config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET)
+    probe = ChatClient(config)
+    state.update(probe.endpoint, "gpt-4o-mini", mode=value)
+    client = ChatClient(config, state=state)
+    assert client.mode is StructuredMode.JSON_SCHEMA and not client.modes.confirmed
