@@ -41,7 +41,6 @@ logger = logging.getLogger("summarizer.client")
 
 MODEST_START = 4  # the adaptive level starts at max(this, maximum // 2), capped at maximum
 LATENCY_RISE = 1.5  # a round trip's fastest reply this many times the best seen: queueing
-ROUND_REPLIES = 4  # replies judged together, by the fastest of them
 SLOW_START_EXIT = 1.25  # ... and this many times ends the slow start (as TCP's HyStart)
 BASE_DRIFT = 1.002  # the best latency seen may rise 0.2% a reply (the work may change)
 MAX_PATIENCE = 16  # round trips between probes of a level that was cut, at most
@@ -103,6 +102,8 @@ class AdaptiveConcurrency:
         self.level = min(maximum, max(MODEST_START, maximum // 2)) if adaptive else maximum
         self.in_flight = 0
         self.peak = 0  # most requests in flight at once
+        self.replies = 0
+        self.replies_to_maximum: int | None = None  # replies before the level first got there
         self.cuts = 0
         self._slow_start = adaptive and self.level < maximum
         self._credit = 0
@@ -154,9 +155,10 @@ class AdaptiveConcurrency:
     def succeeded(self, ticket: Ticket) -> None:
         """A reply came back: grow, or cut if the latency says the server is queueing.
 
-        Latency is judged every few replies (``ROUND_REPLIES``, fewer at a low level) by the
-        fastest of them: a server that queues slows every reply, while a client busy
-        reading a burst of replies delays some more than others."""
+        Latency is judged once a round trip (``level`` replies) by the fastest of them: a
+        server that queues slows every reply, while a client busy reading a burst of
+        replies delays only the later ones of the burst."""
+        self.replies += 1
         if not self.adaptive:
             return
         latency = self.clock() - ticket.started
@@ -168,7 +170,7 @@ class AdaptiveConcurrency:
         self._round_left -= 1
         if self._round_left <= 0:
             fastest, self._round_fastest = self._round_fastest, math.inf
-            self._round_left = min(self.level, ROUND_REPLIES)
+            self._round_left = self.level
             reason = f"latency {fastest:.2f}s (best {self._best:.2f}s)"
             if fastest > LATENCY_RISE * self._best and self._cut(ticket, reason):
                 return
@@ -196,6 +198,8 @@ class AdaptiveConcurrency:
                 self._patience = 1
         self.changes.append((self.clock(), self.level))
         if self.level >= self.maximum:
+            if self.replies_to_maximum is None:
+                self.replies_to_maximum = self.replies
             self._slow_start = False
             logger.info("concurrency reached the maximum, %d in flight", self.maximum)
         self._wake()
@@ -217,7 +221,7 @@ class AdaptiveConcurrency:
         self._slow_start = False
         self._credit = 0
         self._cut_after = self._sent
-        self._round_left, self._round_fastest = min(self.level, ROUND_REPLIES), math.inf
+        self._round_left, self._round_fastest = self.level, math.inf
         self.cuts += 1
         self.changes.append((self.clock(), self.level))
         logger.info("%s: concurrency %d -> %d", reason, self._cut_level, self.level)

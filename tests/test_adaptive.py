@@ -179,8 +179,8 @@ async def test_a_wide_server_takes_the_level_to_the_maximum_within_a_few_round_t
         await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(256)])
     gate = client.limiter.concurrency
     assert gate.peak == 64 and gate.cuts == 0
-    first, reached = gate.changes[0][0], next(t for t, n in gate.changes if n == 64)
-    assert reached - first < 6 * latency  # the probe, then one doubling from 32
+    # the probe, then one round trip of slow start from 32
+    assert gate.replies_to_maximum is not None and gate.replies_to_maximum <= 1 + 32 + 8
 
 
 # -- structured mode: one probe, remembered --------------------------------------------------
@@ -217,9 +217,8 @@ async def test_only_one_request_probes_an_unknown_mode(tmp_path: Path) -> None:
         assert state.get(client.endpoint, "gpt-4o-mini").mode == "json_object"
 
         again = _client(state)  # the next run starts in the mode that worked
-        route.calls.reset()
         await asyncio.gather(*[ask(again, max_output_tokens=200 + i) for i in range(3)])
-        assert _formats(route) == ["json_object"] * 3
+        assert _formats(route)[7:] == ["json_object"] * 3
 
 
 async def test_a_failed_probe_hands_the_probe_to_the_next_request() -> None:
@@ -233,7 +232,7 @@ async def test_a_failed_probe_hands_the_probe_to_the_next_request() -> None:
             return_exceptions=True,
         )
         assert sum(isinstance(r, Exception) for r in results) == 1
-        assert client.modes.confirmed and len(route.calls) == 3
+        assert client.modes.confirmed and len(route.calls) == 2
 
 
 def test_an_unreadable_state_file_is_ignored(tmp_path: Path) -> None:
