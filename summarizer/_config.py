@@ -67,7 +67,12 @@ class LLMConfig(BaseModel):
     max_retry_after_seconds: float = Field(
         default=60.0, description="A Retry-After longer than this fails fast."
     )
-    max_output_tokens: int = 2048
+    max_output_tokens: int = Field(default=2048, ge=1, description="Output limit of a reply.")
+    stream: bool = Field(
+        default=False,
+        description="Stream replies: a long generation keeps the connection alive and shows "
+        "progress; the reply is assembled and validated as a whole.",
+    )
     max_output_tokens_ceiling: int = Field(
         default=8192, description="Largest output limit tried once after a truncated reply."
     )

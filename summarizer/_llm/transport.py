@@ -329,23 +329,23 @@ class Transport:
         self, error: BaseException, context: CallContext, usage: Usage
     ) -> ModelError:
         """The error for a request whose every attempt failed without an HTTP status."""
+        # the number of attempts is said once, by the error's own text (``attempts``)
         where = error_context(self.endpoint, context, usage)
-        attempts = f"after {usage.requests} attempt{'s' if usage.requests != 1 else ''}"
         if isinstance(error, Unusable):
             reason = self.redact(error.reason)
-            return ModelResponseError(f"unusable reply: {reason}, {attempts}", **where)
+            return ModelResponseError(f"unusable reply: {reason}", **where)
         if isinstance(error, DeadlineExceeded | openai.APITimeoutError):
             return ModelTransportError(
-                f"no complete reply within {self.config.timeout_seconds:g}s, {attempts}", **where
+                f"no complete reply within {self.config.timeout_seconds:g}s", **where
             )
         if isinstance(error.__cause__, httpx.ConnectError):
             return EndpointError(
-                f"cannot connect, {attempts}",
+                "cannot connect",
                 hint=f"is a server listening at {self.endpoint}? Check --base-url or "
                 "OPENAI_BASE_URL",
                 **where,
             )
-        return ModelTransportError(f"connection failed {attempts}", **where)
+        return ModelTransportError("connection failed", **where)
 
     def request_error(
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
@@ -372,8 +372,7 @@ class Transport:
             )
         if transient(error):
             return ModelTransportError(
-                f"HTTP {error.status_code} after {usage.requests} attempts: "
-                f"{self.redact(error.message)}",
+                f"HTTP {error.status_code}: {self.redact(error.message)}",
                 **where,
             )
         return self.request_error(error, context, usage)
