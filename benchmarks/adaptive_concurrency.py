@@ -112,9 +112,7 @@ def wide_server(count: int, latency: float, concurrency: int) -> None:
         asyncio.run(measure(base_url, documents[:4], concurrency=4))  # warm-up
         for name, adaptive in (("adaptive", True), ("fixed", False)):
             found = asyncio.run(
-                measure(
-                    base_url, documents, concurrency=concurrency, adaptive_concurrency=adaptive
-                )
+                measure(base_url, documents, concurrency=concurrency, adaptive_concurrency=adaptive)
             )
             at_max = "-" if found["at_max"] is None else f"{found['at_max']:.2f}"
             print(

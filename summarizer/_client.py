@@ -45,7 +45,12 @@ from pydantic import BaseModel, ValidationError
 from summarizer._cache import ReplyCache, ResponseCache, cache_key
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._endpoints import EndpointState
-from summarizer._errors import BudgetExceededError, InvalidModelOutputError, OutputTruncatedError
+from summarizer._errors import (
+    BudgetExceededError,
+    ContextLengthExceededError,
+    InvalidModelOutputError,
+    OutputTruncatedError,
+)
 from summarizer._llm.accounting import Accountant, Ledger
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.dedupe import InFlight
@@ -66,6 +71,7 @@ logger = logging.getLogger("summarizer.client")
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 _NO_CONTEXT = CallContext()
+MIN_OUTPUT_TOKENS = 256
 LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
 
 
@@ -178,6 +184,12 @@ class ChatClient:
     def spent_usd(self) -> float:
         return self.accountant.spent_usd
 
+    def output_limit(self, asked: int | None = None) -> int:
+        """The output limit of a call: ``asked`` or the configured one, at most half a
+        small context window (a 2,048-token server cannot answer 2,048 tokens)."""
+        limit = asked or self.config.max_output_tokens
+        return min(limit, max(MIN_OUTPUT_TOKENS, self.context_window // 2))
+
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(self.encoding.count(m["content"]) + 4 for m in messages) + 3
 
@@ -194,7 +206,7 @@ class ChatClient:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
         ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
         schema = strict_schema(response_model)
-        limit = max_output_tokens or self.config.max_output_tokens
+        limit = self.output_limit(max_output_tokens)
         key = cache_key(
             model=self.config.model,
             endpoint=self.endpoint,
@@ -375,6 +387,10 @@ class ChatClient:
             )
         except BudgetExceededError as stop:
             stop.usage = usage  # what this call had used before the budget stopped it
+            raise
+        except ContextLengthExceededError as too_long:
+            # what the server said, else just under what was asked: the next parts fit
+            self.learn_context_window(too_long.context_window or estimate - 1)
             raise
 
     def _request(

@@ -20,6 +20,7 @@ from summarizer._engines import LLMEngine
 from summarizer._models import DocumentSummary
 from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter
 from summarizer._testing import FakeServer, ScriptedModel
+from summarizer._tokens import load_encoding
 
 from .fakes import BASE_URL, SECRET, FakeTime, error, ok
 from .test_client import GOOD, ask
@@ -228,7 +229,8 @@ async def test_a_failed_probe_hands_the_probe_to_the_next_request() -> None:
         )
         client = _client()
         results = await asyncio.gather(
-            ask(client, max_output_tokens=100), ask(client, max_output_tokens=101),
+            ask(client, max_output_tokens=100),
+            ask(client, max_output_tokens=101),
             return_exceptions=True,
         )
         assert sum(isinstance(r, Exception) for r in results) == 1
@@ -255,3 +257,55 @@ def test_a_remembered_mode_the_config_does_not_allow_is_not_used(
     state.update(probe.endpoint, "gpt-4o-mini", mode=value)
     client = ChatClient(config, state=state)
     assert client.mode is StructuredMode.JSON_SCHEMA and not client.modes.confirmed
+
+
+# -- the server's context window --------------------------------------------------------------
+
+
+def test_a_context_length_refusal_splits_the_input_and_is_remembered(tmp_path: Path) -> None:
+    """A server with a 2,400-token context: the long seed article is refused once, split,
+    and summarised; the window is learned, so the next long article is cut to fit at
+    once, and a new client reads it from the state file."""
+    model = ScriptedModel()
+    encoding = load_encoding("o200k_base")
+    refusals = 0
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal refusals
+        body = json.loads(request.content)
+        prompt = sum(encoding.count(m["content"]) + 4 for m in body["messages"]) + 3
+        if prompt + body["max_tokens"] > 2400:
+            refusals += 1
+            message = (
+                f"This model's maximum context length is 2400 tokens. However, you requested "
+                f"{prompt + body['max_tokens']} tokens."
+            )
+            return error(400, message, code="context_length_exceeded")
+        return model.handle(request)
+
+    long_one = (SEEDS / "004_55ac9cc17b546c97.txt").read_text()
+    documents = [
+        Document.from_text(long_one, id="long-1"),
+        Document.from_text(long_one + "\n\nAnother paragraph.", id="long-2"),
+    ]
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    llm = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=1)
+    config = SummarizerConfig(engine="llm", llm=llm, cache_path=tmp_path / "cache.sqlite3")
+    summarizer = Summarizer(config, http_client=http)
+    results = summarizer.summarize_many(documents)
+    assert refusals == 2  # both were waiting, built whole, before the first refusal
+    results.append(summarizer.summarize(Document.from_text(long_one + "\n\nA third.", id="long-3")))
+    summarizer.close()
+    assert all(isinstance(r, DocumentSummary) for r in results), [
+        getattr(r, "message", "") for r in results
+    ]
+    assert refusals == 2  # the third article was cut to fit before it was sent
+    first = results[0]
+    assert isinstance(first, DocumentSummary)
+    assert any(w.code == "chunk_split" for w in first.warnings)
+    state = EndpointState.beside(tmp_path / "cache.sqlite3")
+    engine = summarizer.engine
+    assert isinstance(engine, LLMEngine)
+    assert state.get(engine.endpoint, "gpt-4o-mini").context_window == 2400
+    again = ChatClient(llm, state=state)
+    assert again.context_window == 2400 and again.output_limit() == 1200

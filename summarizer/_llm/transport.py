@@ -21,6 +21,7 @@ import email.utils
 import itertools
 import logging
 import math
+import re
 import time
 from typing import Any
 
@@ -32,6 +33,7 @@ from tenacity.wait import wait_random_exponential
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import (
     BudgetExceededError,
+    ContextLengthExceededError,
     EndpointError,
     ModelError,
     ModelRequestError,
@@ -89,6 +91,29 @@ def insufficient_quota(error: openai.APIStatusError) -> bool:
     detail = body.get("error", body) if isinstance(body, dict) else {}
     code = detail.get("code") or detail.get("type") if isinstance(detail, dict) else None
     return code == "insufficient_quota" or "insufficient_quota" in str(error.message)
+
+
+_CONTEXT_WORDS = re.compile(
+    r"context_length_exceeded|maximum context length|exceeds? (the )?(available )?context|"
+    r"context (size|window|length) (of|is)|n_ctx|max_model_len|too many tokens",
+    re.IGNORECASE,
+)
+_CONTEXT_SIZE = re.compile(
+    r"(?:maximum context length is|context (?:size|window|length) (?:of|is)|n_ctx\D{0,4}|"
+    r"max_model_len\D{0,4})\s*\(?(\d{3,7})",
+    re.IGNORECASE,
+)
+
+
+def exceeds_context(error: openai.APIStatusError) -> bool:
+    """True when a refusal says the request does not fit the model's context."""
+    return bool(_CONTEXT_WORDS.search(f"{error.message} {error.body}"))
+
+
+def stated_context_window(text: str) -> int | None:
+    """The context size a context-length refusal names (OpenAI, vLLM, llama.cpp wording)."""
+    found = _CONTEXT_SIZE.search(text)
+    return int(found.group(1)) if found else None
 
 
 class Unusable(Exception):
@@ -352,6 +377,10 @@ class Transport:
     ) -> ModelError:
         where = error_context(self.endpoint, context, usage)
         message = f"HTTP {error.status_code}: {self.redact(error.message)}"
+        if error.status_code in (400, 413, 422) and exceeds_context(error):
+            found = ContextLengthExceededError(message, status_code=error.status_code, **where)
+            found.context_window = stated_context_window(f"{error.message} {error.body}")
+            return found
         hint = _ENDPOINT_HINTS.get(error.status_code)
         if hint is not None:
             return EndpointError(message, hint=hint, status_code=error.status_code, **where)
