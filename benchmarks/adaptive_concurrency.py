@@ -34,7 +34,7 @@ from corpus import build_corpus  # type: ignore[import-not-found]  # noqa: E402
 from summarizer import LLMConfig, Summarizer, SummarizerConfig  # noqa: E402
 from summarizer._documents import Document  # noqa: E402
 from summarizer._engines import LLMEngine  # noqa: E402
-from summarizer._models import DocumentSummary, Usage  # noqa: E402
+from summarizer._models import DocumentSummary  # noqa: E402
 
 
 def articles(count: int) -> list[Document]:
@@ -65,7 +65,6 @@ async def measure(base_url: str, documents: list[Document], **options: Any) -> d
     results = await summarizer.asummarize_many(documents)
     wall = time.perf_counter() - started
     await summarizer.aclose()
-    usage = sum((r.provenance.usage for r in results if isinstance(r, DocumentSummary)), Usage())
     first = gate.changes[0][0]
     at_max = next((t - first for t, level in gate.changes if level >= gate.maximum), None)
     return {

@@ -31,8 +31,8 @@ from summarizer._claims import ground_claims
 from summarizer._client import ChatClient
 from summarizer._config import ResolvedConfig, SummarizerConfig
 from summarizer._documents import Document
-from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._endpoints import EndpointState
+from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import EndpointError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
 

@@ -12,9 +12,9 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Callable
 from typing import TextIO
 
 from summarizer._documents import Document, LoadResult

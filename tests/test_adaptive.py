@@ -169,7 +169,7 @@ def test_a_fixed_eight_in_flight_times_out_on_the_same_server() -> None:
 async def test_a_wide_server_takes_the_level_to_the_maximum_within_a_few_round_trips() -> None:
     latency = 0.5
 
-    async def wide(request: httpx.Request) -> httpx.Response:
+    async def wide(_: httpx.Request) -> httpx.Response:
         await asyncio.sleep(latency)  # every request in the same time, however many
         return ok(GOOD)
 
