@@ -309,3 +309,56 @@ def test_a_context_length_refusal_splits_the_input_and_is_remembered(tmp_path: P
     assert state.get(engine.endpoint, "gpt-4o-mini").context_window == 2400
     again = ChatClient(llm, state=state)
     assert again.context_window == 2400 and again.output_limit() == 1200
+
+
+# -- streaming ------------------------------------------------------------------------------
+
+
+def _sse(content: str, *, usage: dict[str, int] | None, finish: str = "stop") -> httpx.Response:
+    """A streamed chat completion: the content in small deltas, then the finish reason,
+    then (with ``usage``) the usage-only chunk ``include_usage`` asks for."""
+    base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    pieces = [content[i : i + 7] for i in range(0, len(content), 7)]
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        for piece in pieces
+    ]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if usage is not None:
+        chunks.append({**base, "choices": [], "usage": usage})
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+
+@pytest.mark.parametrize("with_usage", [True, False])
+async def test_a_streamed_reply_is_assembled_validated_and_accounted(with_usage: bool) -> None:
+    usage = {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366}
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            return_value=_sse(json.dumps(GOOD), usage=usage if with_usage else None)
+        )
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True)
+        client = ChatClient(config)
+        reply = await ask(client)
+    sent = json.loads(route.calls[0].request.content)
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert reply.value.model_dump() == GOOD
+    if with_usage:
+        assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (321, 45)
+    else:  # counted here: the prompt as estimated, the reply with tiktoken
+        assert reply.usage.prompt_tokens > 100
+        assert reply.usage.completion_tokens == client.encoding.count(json.dumps(GOOD))
+
+
+async def test_a_streamed_reply_cut_at_the_limit_is_retried_larger() -> None:
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[
+                _sse('{"summary": "Chi', usage=None, finish="length"),
+                _sse(json.dumps(GOOD), usage=None),
+            ]
+        )
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True)
+        reply = await ask(ChatClient(config), max_output_tokens=300)
+    limits = [json.loads(call.request.content)["max_tokens"] for call in route.calls]
+    assert limits == [300, 600] and reply.value.summary == GOOD["summary"]

@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
@@ -47,6 +48,7 @@ from summarizer._llm.modes import ModeRejected, rejects_mode
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
 from summarizer._models import Usage
 from summarizer._ratelimit import RateLimiter, Sleep
+from summarizer._tokens import encoding_for_model
 
 logger = logging.getLogger("summarizer.client")
 
@@ -59,6 +61,7 @@ _ENDPOINT_HINTS = {
     "--base-url (OPENAI_BASE_URL)",
 }
 POOL_SHARD_SIZE = 16
+STREAM_LOG_EVERY = 200  # chunks between debug lines of a streamed reply
 
 
 def retry_after_seconds(error: BaseException, *, now: float | None = None) -> float | None:
@@ -167,6 +170,7 @@ class Transport:
         self.limiter = limiter
         self.accountant = accountant
         self._sleep = sleep
+        self._encoding = encoding_for_model(config.model, override=config.encoding)
         self._common: dict[str, Any] = {
             "api_key": config.resolved_api_key(),
             "max_retries": 0,  # tenacity is the one retry layer
@@ -279,7 +283,10 @@ class Transport:
             )
             self.accountant.count_request(usage)
             try:
-                response = await self._create(request)
+                if self.config.stream:
+                    response = await self._create_streamed(request, max(0, estimate - limit))
+                else:
+                    response = await self._create(request)
                 self.limiter.concurrency.succeeded(ticket)
                 self.accountant.record(response, usage)
             except openai.APIStatusError as error:
@@ -309,6 +316,60 @@ class Transport:
             raise DeadlineExceeded() from None
         except (ValueError, openai.APIResponseValidationError) as error:
             raise Unusable(f"a body that is not a chat completion ({error})") from None
+
+    async def _create_streamed(self, request: dict[str, Any], prompt_tokens: int) -> Any:
+        """One streamed SDK call under the total deadline, assembled into the chat
+        completion a non-streamed call returns (so it is checked, validated and accounted
+        the same way). Usage comes from the final chunk (``include_usage``); a server that
+        sends none is counted with tiktoken (the prompt as estimated, the reply as sent)."""
+        streamed = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            reply = await asyncio.wait_for(self._collect(streamed), self.config.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded() from None
+        except (ValueError, openai.APIResponseValidationError) as error:
+            raise Unusable(f"a stream that is not a chat completion ({error})") from None
+        if reply["usage"] is None:
+            completion = self._encoding.count(reply["choices"][0]["message"]["content"] or "")
+            reply["usage"] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+            }
+        return ChatCompletion.model_validate(reply)
+
+    async def _collect(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The chunks of one stream joined into a chat-completion body."""
+        stream = await self._sdk().chat.completions.create(**request)
+        content: list[str] = []
+        refusal: list[str] = []
+        finish, usage, model, ident, chunks = None, None, "", "", 0
+        async for chunk in stream:
+            chunks += 1
+            model, ident = chunk.model or model, chunk.id or ident
+            if chunk.usage is not None:
+                usage = chunk.usage.model_dump()
+            for choice in chunk.choices[:1]:
+                content.append(choice.delta.content or "")
+                refusal.append(getattr(choice.delta, "refusal", None) or "")
+                finish = choice.finish_reason or finish
+            if chunks % STREAM_LOG_EVERY == 0:
+                logger.debug("%s: %d chunks received", self.endpoint, chunks)
+        if chunks == 0:
+            raise Unusable("an empty stream")
+        message = {
+            "role": "assistant",
+            "content": "".join(content),
+            "refusal": "".join(refusal) or None,
+        }
+        return {
+            "id": ident or "stream",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": finish or "stop", "message": message}],
+            "usage": usage,
+        }
 
     def _should_retry(self, error: BaseException) -> bool:
         if not transient(error):
