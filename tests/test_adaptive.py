@@ -362,3 +362,45 @@ async def test_a_streamed_reply_cut_at_the_limit_is_retried_larger() -> None:
         reply = await ask(ChatClient(config), max_output_tokens=300)
     limits = [json.loads(call.request.content)["max_tokens"] for call in route.calls]
     assert limits == [300, 600] and reply.value.summary == GOOD["summary"]
+
+
+# -- summarizer doctor -----------------------------------------------------------------------
+
+
+def test_doctor_probes_the_modes_reads_the_context_and_remembers_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from summarizer._cli import main
+
+    model = ScriptedModel()
+
+    def llama_like(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return error(500, "Either 'json_schema' or 'grammar' can be specified, but not both")
+        return model.handle(request)
+
+    listing = {"object": "list", "data": [{"id": "gemma", "meta": {"n_ctx_train": 32768}}]}
+    cache = tmp_path / "cache.sqlite3"
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/models").mock(return_value=httpx.Response(200, json=listing))
+        mock.post("/chat/completions").mock(side_effect=llama_like)
+        code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma", "--cache", str(cache)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 model(s) listed (gemma); listed" in out
+    assert "context length: 32,768 tokens" in out
+    assert "mode json_schema refused" in out and "mode json_object valid" in out
+    assert "verdict: usable, in mode json_object" in out
+    assert "--context-window 32768" in out
+    facts = EndpointState.beside(cache).get("http://llm.test/v1/", "gemma")
+    assert (facts.mode, facts.context_window) == ("json_object", 32768)
+
+
+def test_doctor_says_when_the_endpoint_is_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
+    from summarizer._cli import main
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/models").mock(side_effect=httpx.ConnectError("refused"))
+        code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma"])
+    assert code == 2 and "unreachable: cannot reach" in capsys.readouterr().out
