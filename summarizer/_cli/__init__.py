@@ -1,10 +1,11 @@
 """The ``summarizer`` command line.
 
 One module a group of commands: ``run`` (run, chunk), ``evaluate`` (digest, eval),
-``admin`` (schemas, logs, cache), ``doctor`` (probe an endpoint), the ``batch`` commands from :mod:`summarizer._batch.cli`,
-and ``common`` for what they share. Start-up is kept short: these import only the standard
-library and the light input loader; the model client, the engines and the digest load
-inside the command that uses them, so ``summarizer --help`` does not pay for them.
+``admin`` (schemas, logs, cache), ``doctor`` (probe an endpoint), the ``batch`` commands
+from :mod:`summarizer._batch.cli`, and ``common`` for what they share. Start-up is kept
+short: these import only the standard library and the light input loader; the model
+client, the engines and the digest load inside the command that uses them, so
+``summarizer --help`` does not pay for them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from collections.abc import Sequence
 
 from summarizer import __version__
 from summarizer._cli.admin import _add_admin
-from summarizer._cli.doctor import _add_doctor
 from summarizer._cli.common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, build_config
+from summarizer._cli.doctor import _add_doctor
 from summarizer._cli.evaluate import _add_eval_and_digest, _model_environment
 from summarizer._cli.run import _add_chunk_and_run
 
