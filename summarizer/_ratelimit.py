@@ -6,14 +6,15 @@ server answers 429, :meth:`RateLimiter.pause` holds back every request of the cl
 only the one that was refused. The clock and sleep are injectable, so tests check waits
 without sleeping.
 
-The adaptive level starts at half the configured maximum (at least a few), grows by one
-per reply that came back in about the usual time (doubling each round trip, as TCP's slow
-start) until the first sign of overload, then by one per round trip; it halves on a
-timeout, a 429 or a 503, and when the typical latency rises well above the best seen (the
-server is queueing). Requests sent before a cut cannot cause another (one cut per round
-trip), and each cut at the same level doubles the patience before probing it again, so a
-server that takes one request at a time settles at 1 in flight. It never exceeds the
-configured maximum; the RPM/TPM buckets apply on top.
+The adaptive level starts at half the configured maximum (at least a few). It grows by one
+per reply that came back about as fast as the fastest seen (doubling each round trip, as
+TCP's slow start), and by one per round trip after the first sign of a queue. Once a round
+trip (``level`` replies) it is judged by the fastest reply of the round, against the best
+latency seen: over 1.25x, no more growth and one request fewer (as TCP Vegas); over 1.5x,
+halved. A timeout, 429, 503 or 504 halves it too. Requests sent before a cut cannot cause
+another (one cut per round trip), and each cut at the same level doubles the patience
+before probing it again, so a server that takes one request at a time settles at 1 in
+flight. It never exceeds the configured maximum; the RPM/TPM buckets apply on top.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause
@@ -180,6 +181,8 @@ class AdaptiveConcurrency:
             if not self._flat and not self._slow_start:
                 self._cut(ticket, reason, to=self.level - 1)
             self._slow_start = self._slow_start and self._flat
+        if self._slow_start and latency > SLOW_START_EXIT * self._best:
+            return  # this reply waited in a queue: it earns no growth (HyStart, per reply)
         busy = self.in_flight >= self.level or bool(self._waiters)
         if self._flat and (busy or ticket.limited) and self.level < self.maximum:
             self._grow()

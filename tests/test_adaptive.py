@@ -404,3 +404,22 @@ def test_doctor_says_when_the_endpoint_is_unreachable(capsys: pytest.CaptureFixt
         mock.get("/models").mock(side_effect=httpx.ConnectError("refused"))
         code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma"])
     assert code == 2 and "unreachable: cannot reach" in capsys.readouterr().out
+
+
+# -- attempts, counted once -------------------------------------------------------------------
+
+
+async def test_a_failure_names_its_attempts_once_and_they_match_the_usage() -> None:
+    from summarizer._errors import ModelTransportError
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=httpx.ReadTimeout("slow"))
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, max_attempts=3)
+        time = FakeTime()
+        client = ChatClient(config, clock=time.clock, sleep=time.sleep)
+        with pytest.raises(ModelTransportError) as raised:
+            await ask(client)
+    text = str(raised.value)
+    assert text.count("attempt") == 1 and "3 attempts" in text
+    assert raised.value.attempts == raised.value.usage.requests == 3  # type: ignore[union-attr]
+    assert client.usage.retries == 2
