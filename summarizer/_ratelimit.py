@@ -14,7 +14,9 @@ latency seen: over 1.25x, no more growth and one request fewer (as TCP Vegas); o
 halved. A timeout, 429, 503 or 504 halves it too. Requests sent before a cut cannot cause
 another (one cut per round trip), and each cut at the same level doubles the patience
 before probing it again, so a server that takes one request at a time settles at 1 in
-flight. It never exceeds the configured maximum; the RPM/TPM buckets apply on top.
+flight. Latency is not judged while this client's own event loop runs late (its CPU, not
+the server, sets the pace). It never exceeds the configured maximum; the RPM/TPM buckets
+apply on top.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause
@@ -44,6 +46,7 @@ MODEST_START = 4  # the adaptive level starts at max(this, maximum // 2), capped
 LATENCY_RISE = 1.5  # a round trip's fastest reply this many times the best seen: queueing
 SLOW_START_EXIT = 1.25  # ... and this many times ends the slow start (as TCP's HyStart)
 BASE_DRIFT = 1.002  # the best latency seen may rise 0.2% a reply (the work may change)
+CLIENT_BOUND = 0.05  # event-loop lag over this share of the best latency: the client is slow
 MAX_PATIENCE = 16  # round trips between probes of a level that was cut, at most
 
 
@@ -113,6 +116,7 @@ class AdaptiveConcurrency:
         self._round_left = 0  # replies left in this round trip's judgement
         self._round_fastest = math.inf
         self._flat = True  # the last judgement saw no queue building
+        self._lag = 0.0  # how late this event loop runs a callback, averaged
         self._best: float | None = None
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
@@ -169,7 +173,12 @@ class AdaptiveConcurrency:
             self._best *= BASE_DRIFT
         self._round_fastest = min(self._round_fastest, latency)
         self._round_left -= 1
-        if self._round_left <= 0:
+        self._probe_lag()
+        if self._lag > CLIENT_BOUND * self._best:
+            # this client cannot read its replies promptly (its CPU is the bottleneck): the
+            # latency is its own, and says nothing of the server (timeouts, 429, 503 still do)
+            self._flat, self._round_left = True, self.level
+        elif self._round_left <= 0:
             fastest, self._round_fastest = self._round_fastest, math.inf
             self._round_left = self.level
             reason = f"latency {fastest:.2f}s (best {self._best:.2f}s)"
@@ -181,11 +190,23 @@ class AdaptiveConcurrency:
             if not self._flat and not self._slow_start:
                 self._cut(ticket, reason, to=self.level - 1)
             self._slow_start = self._slow_start and self._flat
-        if self._slow_start and latency > SLOW_START_EXIT * self._best:
+        client_bound = self._lag > CLIENT_BOUND * self._best
+        if self._slow_start and latency > SLOW_START_EXIT * self._best and not client_bound:
             return  # this reply waited in a queue: it earns no growth (HyStart, per reply)
         busy = self.in_flight >= self.level or bool(self._waiters)
         if self._flat and (busy or ticket.limited) and self.level < self.maximum:
             self._grow()
+
+    def _probe_lag(self) -> None:
+        """Time how long a callback waits in this event loop: the client's own lag."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon(self._record_lag, self.clock())
+
+    def _record_lag(self, queued: float) -> None:
+        self._lag = 0.9 * self._lag + 0.1 * (self.clock() - queued)
 
     def _grow(self) -> None:
         if self._slow_start:
