@@ -85,7 +85,7 @@ def slow_server(count: int, latency: float) -> None:
     print(f"## one-slot server: {count} articles, {latency:g} s a request, --timeout {timeout:g}")
     print("| settings | wall s | finished | calls | retries | level at end | most in flight |")
     print("|---|---:|---:|---:|---:|---:|---:|")
-    variants = {
+    variants: dict[str, dict[str, Any]] = {
         "default (adaptive, max 8)": {},
         "--concurrency 1": {"concurrency": 1},
         "--fixed-concurrency (8)": {"adaptive_concurrency": False},
