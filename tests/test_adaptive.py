@@ -175,14 +175,14 @@ async def test_a_wide_server_takes_the_level_to_the_maximum_within_a_few_round_t
 
     with respx.mock(base_url=BASE_URL) as mock:
         mock.post("/chat/completions").mock(side_effect=wide)
-        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=64)
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=16)
         client = ChatClient(config)
-        await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(256)])
+        await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(96)])
     gate = client.limiter.concurrency
-    assert gate.peak == 64 and gate.cuts == 0
-    # the probe, then slow start from 32: there within two round trips (a reply that a
-    # busy client read late earns no growth)
-    assert gate.replies_to_maximum is not None and gate.replies_to_maximum <= 1 + 32 + 32
+    assert gate.peak == 16 and gate.cuts == 0
+    # the probe, then slow start from 8: there within two round trips (a reply that a
+    # busy client read late earns no growth, so not always within one)
+    assert gate.replies_to_maximum is not None and gate.replies_to_maximum <= 1 + 8 + 16
 
 
 # -- structured mode: one probe, remembered --------------------------------------------------
