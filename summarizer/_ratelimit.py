@@ -124,9 +124,9 @@ class AdaptiveConcurrency:
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     def rebind(self) -> None:
-        """Forget waiters of an ended event loop (none is in flight then)."""
+        """Forget waiters of an ended event loop (each request in flight releases its own
+        slot, so ``in_flight`` stays right)."""
         self._waiters.clear()
-        self.in_flight = 0
 
     async def acquire(self) -> Ticket:
         if self.in_flight >= self.level or self._waiters:
