@@ -44,7 +44,13 @@ from pydantic import BaseModel, ValidationError
 
 from summarizer._cache import ReplyCache, ResponseCache, cache_key
 from summarizer._config import LLMConfig, StructuredMode
-from summarizer._errors import BudgetExceededError, InvalidModelOutputError, OutputTruncatedError
+from summarizer._endpoints import EndpointState
+from summarizer._errors import (
+    BudgetExceededError,
+    ContextLengthExceededError,
+    InvalidModelOutputError,
+    OutputTruncatedError,
+)
 from summarizer._llm.accounting import Accountant, Ledger
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.dedupe import InFlight
@@ -65,7 +71,15 @@ logger = logging.getLogger("summarizer.client")
 T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 _NO_CONTEXT = CallContext()
+MIN_OUTPUT_TOKENS = 256
 LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
+
+
+def _known_mode(value: str | None) -> StructuredMode | None:
+    try:
+        return StructuredMode(value) if value else None
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -100,15 +114,19 @@ class ChatClient:
         sleep: Sleep = asyncio.sleep,
         shared_limits: SharedLimits | None = None,
         ledger: Ledger | None = None,
+        state: EndpointState | None = None,
     ):
         """``shared_limits`` and ``ledger``: rate limits and a budget held with other
-        processes (a cluster's coordinator), on top of this client's own."""
+        processes (a cluster's coordinator), on top of this client's own. ``state``: what
+        earlier runs learned about endpoints (the structured mode, the context window),
+        read at start and added to as this client learns."""
         config = config.resolve()  # a no-op for a config the Summarizer already resolved
         self.config = config
         self.cache = cache
         self.encoding = encoding_for_model(config.model, override=config.encoding)
         self.limiter = RateLimiter(
             concurrency=config.concurrency,
+            adaptive=config.adaptive_concurrency,
             requests_per_minute=config.requests_per_minute,
             tokens_per_minute=config.tokens_per_minute,
             clock=clock,
@@ -125,8 +143,30 @@ class ChatClient:
             sleep=sleep,
         )
         self.endpoint = self.transport.endpoint
-        self.modes = ModeNegotiator(config.structured_modes, self.endpoint)
+        self.state = state
+        known = state.get(self.endpoint, config.model) if state is not None else None
+        self.modes = ModeNegotiator(
+            config.structured_modes,
+            self.endpoint,
+            known=_known_mode(known.mode if known else None),
+            on_confirm=self._remember_mode,
+        )
+        self.context_window = min(
+            config.context_window, (known.context_window if known else None) or 10**9
+        )
         self._inflight = InFlight()
+
+    def _remember_mode(self, mode: StructuredMode) -> None:
+        if self.state is not None:
+            self.state.update(self.endpoint, self.config.model, mode=mode.value)
+
+    def learn_context_window(self, tokens: int) -> None:
+        """The server said its context holds ``tokens``: keep requests under it, now and in
+        later runs."""
+        if tokens < self.context_window:
+            self.context_window = tokens
+            if self.state is not None:
+                self.state.update(self.endpoint, self.config.model, context_window=tokens)
 
     # -- public ------------------------------------------------------------------------------
 
@@ -144,6 +184,12 @@ class ChatClient:
     def spent_usd(self) -> float:
         return self.accountant.spent_usd
 
+    def output_limit(self, asked: int | None = None) -> int:
+        """The output limit of a call: ``asked`` or the configured one, at most half a
+        small context window (a 2,048-token server cannot answer 2,048 tokens)."""
+        limit = asked or self.config.max_output_tokens
+        return min(limit, max(MIN_OUTPUT_TOKENS, self.context_window // 2))
+
     def count_tokens(self, messages: list[Message]) -> int:
         return sum(self.encoding.count(m["content"]) + 4 for m in messages) + 3
 
@@ -160,7 +206,7 @@ class ChatClient:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
         ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
         schema = strict_schema(response_model)
-        limit = max_output_tokens or self.config.max_output_tokens
+        limit = self.output_limit(max_output_tokens)
         key = cache_key(
             model=self.config.model,
             endpoint=self.endpoint,
@@ -253,13 +299,10 @@ class ChatClient:
         truncation_retried = False
         step = call.step
         while True:
-            mode = self.mode
-            if mode is None:
-                raise AssertionError("unreachable: a refused last mode raises")  # pragma: no cover
             try:
-                response = await self._send(conversation, call, mode, step, limit, usage)
+                response, mode = await self._send_in_mode(conversation, call, step, limit, usage)
             except ModeRejected as rejected:
-                self.modes.drop(mode, rejected.error)
+                self.modes.drop(rejected.mode or self._current_mode(), rejected.error)
                 if self.mode is None:
                     raise self.transport.request_error(
                         rejected.error, call.context, usage
@@ -306,6 +349,27 @@ class ChatClient:
                     },
                 ]
 
+    async def _send_in_mode(
+        self, conversation: list[Message], call: _Call[Any], step: str, limit: int, usage: Usage
+    ) -> tuple[Any, StructuredMode]:
+        """Send in the current mode. While no reply has confirmed it, one request at a time
+        probes it and the others wait for the answer (ModeRejected: the probe was refused)."""
+        if not self.modes.confirmed:
+            async with self.modes.probing():
+                if not self.modes.confirmed:
+                    mode = self._current_mode()
+                    response = await self._send(conversation, call, mode, step, limit, usage)
+                    self.modes.confirm(mode)
+                    return response, mode
+        mode = self._current_mode()
+        return await self._send(conversation, call, mode, step, limit, usage), mode
+
+    def _current_mode(self) -> StructuredMode:
+        mode = self.mode
+        if mode is None:
+            raise AssertionError("unreachable: a refused last mode raises")  # pragma: no cover
+        return mode
+
     async def _send(
         self,
         conversation: list[Message],
@@ -323,6 +387,10 @@ class ChatClient:
             )
         except BudgetExceededError as stop:
             stop.usage = usage  # what this call had used before the budget stopped it
+            raise
+        except ContextLengthExceededError as too_long:
+            # what the server said, else just under what was asked: the next parts fit
+            self.learn_context_window(too_long.context_window or estimate - 1)
             raise
 
     def _request(

@@ -67,7 +67,12 @@ class LLMConfig(BaseModel):
     max_retry_after_seconds: float = Field(
         default=60.0, description="A Retry-After longer than this fails fast."
     )
-    max_output_tokens: int = 2048
+    max_output_tokens: int = Field(default=2048, ge=1, description="Output limit of a reply.")
+    stream: bool = Field(
+        default=False,
+        description="Stream replies: a long generation keeps the connection alive and shows "
+        "progress; the reply is assembled and validated as a whole.",
+    )
     max_output_tokens_ceiling: int = Field(
         default=8192, description="Largest output limit tried once after a truncated reply."
     )
@@ -79,7 +84,14 @@ class LLMConfig(BaseModel):
     temperature: float | None = None
     context_window: int = Field(default=128_000, description="The model's context, in tokens.")
     structured_modes: tuple[StructuredMode, ...] = tuple(StructuredMode)
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int = Field(
+        default=8, ge=1, description="Most requests in flight (the adaptive level's ceiling)."
+    )
+    adaptive_concurrency: bool = Field(
+        default=True,
+        description="Find the server's capacity (AIMD) under ``concurrency``; off: always "
+        "``concurrency`` in flight.",
+    )
     requests_per_minute: float | None = Field(default=None, gt=0)
     tokens_per_minute: float | None = Field(default=None, gt=0)
     max_cost_usd: float | None = Field(default=None, ge=0)

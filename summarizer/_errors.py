@@ -20,6 +20,8 @@
         │                            choices), after all retries
         ├── ModelRequestError        400/401/403/404/422: the request itself is wrong
         │   │                                                               .status_code
+        │   ├── ContextLengthExceededError  the prompt does not fit the model's context;
+        │   │                        the engine splits the input            .context_window
         │   └── EndpointError        no request can succeed: connection refused, 401/403,
         │                            unknown model; stops the run            .hint
         ├── QuotaExceededError       insufficient_quota, or a Retry-After beyond the cap
@@ -164,6 +166,13 @@ class ModelRequestError(ModelError):
             attempts=attempts,
             usage=usage,
         )
+
+
+class ContextLengthExceededError(ModelRequestError):
+    """The server said the request is larger than the model's context (``context_window``
+    tokens when it said how many); a smaller part of the input may fit."""
+
+    context_window: int | None = None
 
 
 class EndpointError(ModelRequestError):

@@ -31,6 +31,7 @@ from summarizer._claims import ground_claims
 from summarizer._client import ChatClient
 from summarizer._config import ResolvedConfig, SummarizerConfig
 from summarizer._documents import Document
+from summarizer._endpoints import EndpointState
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import EndpointError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
@@ -49,7 +50,8 @@ def make_engine(
         return ExtractiveEngine()
     config = resolved.config
     cache = ResponseCache(config.cache_path) if config.cache_path is not None else None
-    client = ChatClient(llm, http_client=http_client, cache=cache)
+    state = EndpointState.beside(config.cache_path) if config.cache_path is not None else None
+    client = ChatClient(llm, http_client=http_client, cache=cache, state=state)
     return LLMEngine(client, config)
 
 

@@ -1,9 +1,22 @@
 """Client-side limits shared by every request of one endpoint.
 
-Bounded concurrency (a semaphore), requests-per-minute and tokens-per-minute token
-buckets, and a shared pause: when the server answers 429, :meth:`RateLimiter.pause`
-holds back every request of the client, not only the one that was refused.
-The clock and sleep are injectable, so tests check waits without sleeping.
+Concurrency (:class:`AdaptiveConcurrency`: AIMD, as TCP, or a fixed number),
+requests-per-minute and tokens-per-minute token buckets, and a shared pause: when the
+server answers 429, :meth:`RateLimiter.pause` holds back every request of the client, not
+only the one that was refused. The clock and sleep are injectable, so tests check waits
+without sleeping.
+
+The adaptive level starts at half the configured maximum (at least a few). It grows by one
+per reply that came back about as fast as the fastest seen (doubling each round trip, as
+TCP's slow start), and by one per round trip after the first sign of a queue. Once a round
+trip (``level`` replies) it is judged by the fastest reply of the round, against the best
+latency seen: over 1.25x, no more growth and one request fewer (as TCP Vegas); over 1.5x,
+halved. A timeout, 429, 503 or 504 halves it too. Requests sent before a cut cannot cause
+another (one cut per round trip), and each cut at the same level doubles the patience
+before probing it again, so a server that takes one request at a time settles at 1 in
+flight. Latency is not judged while this client's own event loop runs late (its CPU, not
+the server, sets the pace). It never exceeds the configured maximum; the RPM/TPM buckets
+apply on top.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause
@@ -13,15 +26,28 @@ after a 429 is passed on to it.
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Protocol
 
 from summarizer._errors import ConfigError
 
 Clock = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
+
+logger = logging.getLogger("summarizer.client")
+
+MODEST_START = 4  # the adaptive level starts at max(this, maximum // 2), capped at maximum
+LATENCY_RISE = 1.5  # a round trip's fastest reply this many times the best seen: queueing
+SLOW_START_EXIT = 1.25  # ... and this many times ends the slow start (as TCP's HyStart)
+BASE_DRIFT = 1.002  # the best latency seen may rise 0.2% a reply (the work may change)
+CLIENT_BOUND = 0.05  # event-loop lag over this share of the best latency: the client is slow
+MAX_PATIENCE = 16  # round trips between probes of a level that was cut, at most
 
 
 class SharedLimits(Protocol):
@@ -60,22 +86,190 @@ class TokenBucket:
         self.level -= min(amount, self.capacity)
 
 
+@dataclass
+class Ticket:
+    """One admitted request: when it was sent and how busy the client was then."""
+
+    sequence: int
+    started: float
+    limited: bool  # every slot was taken when it was admitted (the level was the limit)
+
+
+class AdaptiveConcurrency:
+    """How many requests may be in flight: AIMD (see the module) or, with ``adaptive``
+    off, exactly ``maximum``. Waiters are served first come, first served."""
+
+    def __init__(self, maximum: int, *, adaptive: bool = True, clock: Clock = time.monotonic):
+        self.maximum = maximum
+        self.adaptive = adaptive
+        self.clock = clock
+        self.level = min(maximum, max(MODEST_START, maximum // 2)) if adaptive else maximum
+        self.in_flight = 0
+        self.peak = 0  # most requests in flight at once
+        self.replies = 0
+        self.replies_to_maximum: int | None = None  # replies before the level first got there
+        self.cuts = 0
+        self._slow_start = adaptive and self.level < maximum
+        self._credit = 0
+        self._patience = 1
+        self._cut_level = 0  # the level of the last latency cut
+        self._round_left = 0  # replies left in this round trip's judgement
+        self._round_fastest = math.inf
+        self._flat = True  # the last judgement saw no queue building
+        self._lag = 0.0  # how late this event loop runs a callback, averaged
+        self._best: float | None = None
+        self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
+        self._sent = 0
+        self._cut_after = 0  # requests sent before this sequence number cause no cut
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def rebind(self) -> None:
+        """Forget waiters of an ended event loop (each request in flight releases its own
+        slot, so ``in_flight`` stays right)."""
+        self._waiters.clear()
+
+    async def acquire(self) -> Ticket:
+        if self.in_flight >= self.level or self._waiters:
+            waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            self._waiters.append(waiter)
+            try:
+                await waiter  # granted: in_flight already counts this request
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self.release()
+                else:
+                    self._waiters.remove(waiter)
+                raise
+        else:
+            self.in_flight += 1
+        self.peak = max(self.peak, self.in_flight)
+        self._sent += 1
+        return Ticket(self._sent, self.clock(), self.in_flight >= self.level)
+
+    def release(self) -> None:
+        self.in_flight -= 1
+        self._wake()
+
+    def _wake(self) -> None:
+        while self._waiters and self.in_flight < self.level:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                self.in_flight += 1
+                waiter.set_result(None)
+
+    def succeeded(self, ticket: Ticket) -> None:
+        """A reply came back: grow, or cut if the latency says the server is queueing.
+
+        Latency is judged once a round trip (``level`` replies) by the fastest of them: a
+        server that queues slows every reply, while a client busy reading a burst of
+        replies delays only the later ones of the burst."""
+        self.replies += 1
+        if not self.adaptive:
+            return
+        latency = self.clock() - ticket.started
+        if self._best is None or latency < self._best:
+            self._best = latency
+        else:
+            self._best *= BASE_DRIFT
+        self._round_fastest = min(self._round_fastest, latency)
+        self._round_left -= 1
+        self._probe_lag()
+        if self._lag > CLIENT_BOUND * self._best:
+            # this client cannot read its replies promptly (its CPU is the bottleneck): the
+            # latency is its own, and says nothing of the server (timeouts, 429, 503 still do)
+            self._flat, self._round_left = True, self.level
+        elif self._round_left <= 0:
+            fastest, self._round_fastest = self._round_fastest, math.inf
+            self._round_left = self.level
+            reason = f"latency {fastest:.2f}s (best {self._best:.2f}s)"
+            if fastest > LATENCY_RISE * self._best and self._cut(ticket, reason):
+                return
+            # a queue starts to build: no more growth, the slow start is over, and one
+            # request fewer (as TCP Vegas) lets it drain
+            self._flat = fastest <= SLOW_START_EXIT * self._best
+            if not self._flat and not self._slow_start:
+                self._cut(ticket, reason, to=self.level - 1)
+            self._slow_start = self._slow_start and self._flat
+        client_bound = self._lag > CLIENT_BOUND * self._best
+        if self._slow_start and latency > SLOW_START_EXIT * self._best and not client_bound:
+            return  # this reply waited in a queue: it earns no growth (HyStart, per reply)
+        busy = self.in_flight >= self.level or bool(self._waiters)
+        if self._flat and (busy or ticket.limited) and self.level < self.maximum:
+            self._grow()
+
+    def _probe_lag(self) -> None:
+        """Time how long a callback waits in this event loop: the client's own lag."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_soon(self._record_lag, self.clock())
+
+    def _record_lag(self, queued: float) -> None:
+        self._lag = 0.9 * self._lag + 0.1 * (self.clock() - queued)
+
+    def _grow(self) -> None:
+        if self._slow_start:
+            self.level += 1
+        else:
+            self._credit += 1
+            needed = self.level * (self._patience if self.level + 1 >= self._cut_level else 1)
+            if self._credit < needed:
+                return
+            self._credit = 0
+            self.level += 1
+            if self.level > self._cut_level:
+                self._patience = 1
+        self.changes.append((self.clock(), self.level))
+        if self.level >= self.maximum:
+            if self.replies_to_maximum is None:
+                self.replies_to_maximum = self.replies
+            self._slow_start = False
+            logger.info("concurrency reached the maximum, %d in flight", self.maximum)
+        self._wake()
+
+    def overloaded(self, ticket: Ticket, reason: str) -> None:
+        """A timeout, 429 or 503 to ``ticket``: halve the level (once a round trip)."""
+        if self.adaptive:
+            self._cut(ticket, reason)
+
+    def _cut(self, ticket: Ticket, reason: str, *, to: int | None = None) -> bool:
+        """Lower the level to ``to`` (default: half), unless ``ticket`` was sent before
+        the last cut (one cut a round trip)."""
+        if ticket.sequence <= self._cut_after or self.level <= 1:
+            return False
+        if self.level <= self._cut_level:  # the same trouble again: probe less often
+            self._patience = min(MAX_PATIENCE, self._patience * 2)
+        self._cut_level = self.level
+        self.level = max(1, self.level // 2 if to is None else to)
+        self._slow_start = False
+        self._credit = 0
+        self._cut_after = self._sent
+        self._round_left, self._round_fastest = self.level, math.inf
+        self.cuts += 1
+        self.changes.append((self.clock(), self.level))
+        logger.info("%s: concurrency %d -> %d", reason, self._cut_level, self.level)
+        return True
+
+
 class RateLimiter:
     def __init__(
         self,
         *,
         concurrency: int,
+        adaptive: bool = False,
         requests_per_minute: float | None = None,
         tokens_per_minute: float | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         shared: SharedLimits | None = None,
     ):
+        """``concurrency``: the most requests in flight; with ``adaptive``, the level
+        found by :class:`AdaptiveConcurrency` under it."""
         self.clock = clock
         self.shared = shared
         self.sleep = sleep
-        self.concurrency = concurrency
-        self._semaphore = asyncio.Semaphore(concurrency)
+        self.concurrency = AdaptiveConcurrency(concurrency, adaptive=adaptive, clock=clock)
         self._lock = asyncio.Lock()
         self._requests = TokenBucket(requests_per_minute, clock) if requests_per_minute else None
         self._tokens = TokenBucket(tokens_per_minute, clock) if tokens_per_minute else None
@@ -84,7 +278,7 @@ class RateLimiter:
     def rebind(self) -> None:
         """New locks for a new event loop (asyncio primitives belong to one loop); the
         buckets and any pause carry over. Call only when no request is in flight."""
-        self._semaphore = asyncio.Semaphore(self.concurrency)
+        self.concurrency.rebind()
         self._lock = asyncio.Lock()
 
     def pause(self, seconds: float) -> None:
@@ -110,7 +304,7 @@ class RateLimiter:
                 self._tokens.take(tokens)
 
     @asynccontextmanager
-    async def slot(self, tokens: int) -> AsyncIterator[None]:
+    async def slot(self, tokens: int) -> AsyncIterator[Ticket]:
         """Hold a concurrency slot for one request of about ``tokens`` tokens. A request
         larger than a whole minute's token budget can never be sent within the limit: a
         ConfigError says so at once, instead of a silent wait."""
@@ -120,8 +314,12 @@ class RateLimiter:
                 f"than the tokens-per-minute limit of {self._tokens.capacity:,.0f}: raise --tpm "
                 "or lower the output limit"
             )
-        async with self._semaphore:
+        ticket = await self.concurrency.acquire()
+        try:
             await self._admit(tokens)
             if self.shared is not None:
                 await self.shared.admit(tokens)
-            yield
+            ticket.started = self.clock()  # waits for the buckets are not the server's
+            yield ticket
+        finally:
+            self.concurrency.release()

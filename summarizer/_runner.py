@@ -12,6 +12,7 @@ import contextlib
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -112,6 +113,7 @@ class Tally:
     done: int = 0
     failed: int = 0
     usage: Usage = field(default_factory=Usage)
+    concurrency: Callable[[], str] | None = None  # the model client's level, as text
 
     def add(self, result: Result) -> None:
         self.done += 1
@@ -125,7 +127,8 @@ class Tally:
         return "cost unknown" if self.usage.cost_usd is None else f"${self.usage.cost_usd:.4f}"
 
     def prefix(self) -> str:
-        return f"[{self.done}/{self.total} · {self.cost()} · {self.failed} failed]"
+        level = f" · {self.concurrency()}" if self.concurrency is not None else ""
+        return f"[{self.done}/{self.total} · {self.cost()} · {self.failed} failed{level}]"
 
 
 class _Progress:
@@ -142,14 +145,26 @@ class _Progress:
             TextColumn("{task.completed}/{task.total}"),
             TextColumn("{task.fields[cost]}"),
             TextColumn("{task.fields[failed]} failed"),
+            TextColumn("{task.fields[level]}"),
             TimeElapsedColumn(),
             console=Console(file=log),
         )
-        self.task = self.progress.add_task("run", total=tally.total, cost="$0.0000", failed=0)
+        self.task = self.progress.add_task(
+            "run", total=tally.total, cost="$0.0000", failed=0, level=self.level()
+        )
         self.progress.start()
 
+    def level(self) -> str:
+        return self.tally.concurrency() if self.tally.concurrency is not None else ""
+
     def advance(self) -> None:
-        self.progress.update(self.task, advance=1, cost=self.tally.cost(), failed=self.tally.failed)
+        self.progress.update(
+            self.task,
+            advance=1,
+            cost=self.tally.cost(),
+            failed=self.tally.failed,
+            level=self.level(),
+        )
 
     def stop(self) -> None:
         self.progress.stop()
@@ -172,7 +187,7 @@ async def run_documents(
     offset = len(loaded.errors)
     for index, failure in enumerate(loaded.failures()):
         report.results[index] = _write(writer, failure, log)
-    tally = Tally(total=len(documents))
+    tally = Tally(total=len(documents), concurrency=_concurrency_text(summarizer))
     progress = _Progress(log, tally) if interactive(log) and not quiet else None
 
     def on_result(index: int, result: Result) -> None:
@@ -190,6 +205,19 @@ async def run_documents(
         if progress is not None:
             progress.stop()
         await summarizer.aclose()
+
+
+def _concurrency_text(summarizer: Summarizer) -> Callable[[], str] | None:
+    """How many model requests are in flight and the adaptive level, for the progress."""
+    engine = summarizer.engine
+    if not isinstance(engine, LLMEngine):
+        return None
+    gate = engine.client.limiter.concurrency
+
+    def text() -> str:
+        return f"{gate.in_flight} in flight, level {gate.level}/{gate.maximum}"
+
+    return text
 
 
 def _write(writer: OutputWriter | None, result: Result, log: TextIO) -> Result:

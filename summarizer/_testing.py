@@ -142,11 +142,27 @@ def completion(
 
 
 class FakeServer:
-    """A ScriptedModel at ``http://127.0.0.1:PORT/v1`` with a fixed latency per request."""
+    """A ScriptedModel at ``http://127.0.0.1:PORT/v1`` with a fixed latency per request.
 
-    def __init__(self, model: ScriptedModel, *, latency: float = 0.0, port: int = 0):
+    With ``slots``, at most that many requests are served at a time and the others wait
+    in a queue, as on a llama.cpp server with one slot; a request whose client gave up is
+    still served, as such servers do. ``busiest`` is the most requests in the server at
+    once (served or queued)."""
+
+    def __init__(
+        self,
+        model: ScriptedModel,
+        *,
+        latency: float = 0.0,
+        port: int = 0,
+        slots: int | None = None,
+    ):
         self.model = model
         self.latency = latency
+        self.busiest = 0
+        self._inside = 0
+        self._count_lock = threading.Lock()
+        self._slots = threading.Semaphore(slots) if slots else None
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -156,10 +172,8 @@ class FakeServer:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("content-length", 0))
                 body = json.loads(self.rfile.read(length))
-                if owner.latency:
-                    time.sleep(owner.latency)
                 step = self.headers.get(STEP_HEADER, "extract")
-                status, reply = owner.model.respond(body, step)
+                status, reply = owner.serve(body, step)
                 data = json.dumps(reply).encode()
                 self.send_response(status)
                 self.send_header("content-type", "application/json")
@@ -179,6 +193,25 @@ class FakeServer:
 
         self._server = Server(("127.0.0.1", port), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def serve(self, body: dict[str, Any], step: str) -> tuple[int, dict[str, Any]]:
+        """One request: wait for a slot (if slots are limited), take the latency, answer."""
+        with self._count_lock:
+            self._inside += 1
+            self.busiest = max(self.busiest, self._inside)
+        try:
+            if self._slots is not None:
+                self._slots.acquire()
+            try:
+                if self.latency:
+                    time.sleep(self.latency)
+                return self.model.respond(body, step)
+            finally:
+                if self._slots is not None:
+                    self._slots.release()
+        finally:
+            with self._count_lock:
+                self._inside -= 1
 
     @property
     def base_url(self) -> str:
@@ -418,8 +451,10 @@ def serve(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=serve.__doc__)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--slots", type=int, default=None, help="requests served at a time")
     args = parser.parse_args(argv)
-    with FakeServer(ScriptedModel(), latency=args.latency, port=args.port) as server:
+    fake = FakeServer(ScriptedModel(), latency=args.latency, port=args.port, slots=args.slots)
+    with fake as server:
         print(server.base_url, flush=True)
         threading.Event().wait()
 

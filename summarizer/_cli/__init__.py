@@ -1,10 +1,11 @@
 """The ``summarizer`` command line.
 
 One module a group of commands: ``run`` (run, chunk), ``evaluate`` (digest, eval),
-``admin`` (schemas, logs, cache), the ``batch`` commands from :mod:`summarizer._batch.cli`,
-and ``common`` for what they share. Start-up is kept short: these import only the standard
-library and the light input loader; the model client, the engines and the digest load
-inside the command that uses them, so ``summarizer --help`` does not pay for them.
+``admin`` (schemas, logs, cache), ``doctor`` (probe an endpoint), the ``batch`` commands
+from :mod:`summarizer._batch.cli`, and ``common`` for what they share. Start-up is kept
+short: these import only the standard library and the light input loader; the model
+client, the engines and the digest load inside the command that uses them, so
+``summarizer --help`` does not pay for them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from summarizer import __version__
 from summarizer._cli.admin import _add_admin
 from summarizer._cli.common import EXIT_INTERRUPTED, EXIT_USAGE, UsageError, build_config
+from summarizer._cli.doctor import _add_doctor
 from summarizer._cli.evaluate import _add_eval_and_digest, _model_environment
 from summarizer._cli.run import _add_chunk_and_run
 
@@ -33,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_chunk_and_run(commands)
     _add_eval_and_digest(commands)
     _add_admin(commands)
+    _add_doctor(commands)
     from summarizer._batch.cli import add_batch_parser
 
     add_batch_parser(commands)

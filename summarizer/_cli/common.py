@@ -92,7 +92,31 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
     )
     _add_model_arguments(parser)
     parser.add_argument(
-        "--concurrency", type=at_least(1), help="concurrent model requests (default 8)"
+        "--concurrency",
+        type=at_least(1),
+        help="most model requests in flight (default 8); the client finds how many the "
+        "server takes, up to this",
+    )
+    parser.add_argument(
+        "--fixed-concurrency",
+        action="store_true",
+        help="always send --concurrency requests at once (no adaptive level)",
+    )
+    parser.add_argument(
+        "--max-output-tokens",
+        type=at_least(16),
+        help="output limit of one model reply (default 2048)",
+    )
+    parser.add_argument(
+        "--context-window",
+        type=at_least(256),
+        help="the model's context in tokens, if smaller than the client's default (128000); "
+        "chunks are cut to fit",
+    )
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="stream replies (keeps a long generation's connection alive, shows progress)",
     )
     parser.add_argument("--rpm", type=above_zero, help="requests per minute")
     parser.add_argument("--tpm", type=above_zero, help="tokens per minute")
@@ -166,6 +190,10 @@ def build_config(args: argparse.Namespace) -> SummarizerConfig:
         "max_cost_usd": args.max_cost,
         "max_attempts": args.max_attempts,
         "timeout_seconds": args.timeout,
+        "adaptive_concurrency": False if args.fixed_concurrency else None,
+        "max_output_tokens": args.max_output_tokens,
+        "context_window": args.context_window,
+        "stream": True if args.stream else None,
     }
     given = {key: value for key, value in model_options.items() if value is not None}
     llm = LLMConfig(**given) if given else None

@@ -25,6 +25,7 @@ from summarizer._config import SummarizerConfig
 from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedDocument
 from summarizer._errors import (
     BudgetExceededError,
+    ContextLengthExceededError,
     ModelError,
     OutputTruncatedError,
     SummarizerError,
@@ -33,6 +34,7 @@ from summarizer._models import ChunkResult, ExtractionDraft, ReduceDraft, Summar
 from summarizer._prompts import PromptTemplate, load_prompt
 
 T = TypeVar("T")
+INSTRUCTION_MARGIN = 64  # tokens kept free beyond the counted instructions (the part note)
 
 
 @dataclass
@@ -93,11 +95,13 @@ class LLMEngine(Engine):
     async def _run(self, run: _Run) -> EngineOutput:
         normalized = run.prepared.normalized
         tokens = self.encoding.count(normalized.text)
-        if tokens <= self.config.single_call_tokens:
+        fits = self._input_budget()
+        if tokens <= min(self.config.single_call_tokens, fits):
             start, end = normalized.span_to_original(0, len(normalized.text))
             chunks = [Chunk(0, normalized.text, 0, len(normalized.text), tokens, start, end)]
         else:
-            chunker = TokenChunker(self.encoding, max_tokens=self.config.chunk_tokens)
+            size = max(MIN_MAX_TOKENS, min(self.config.chunk_tokens, fits))
+            chunker = TokenChunker(self.encoding, max_tokens=size)
             chunks = chunk_normalized(normalized, chunker)
         parts = await all_or_none(
             [self._extract(run, chunk, len(chunks), depth=0) for chunk in chunks]
@@ -110,6 +114,17 @@ class LLMEngine(Engine):
             reduced = await self._reduce(run, results, depth=1)
             summary, key_points = reduced.summary, reduced.key_points
         return EngineOutput(summary, key_points, results, run.usage, run.warnings)
+
+    def _input_budget(self) -> int:
+        """Article tokens one call may carry within the server's context window (as the
+        config, ``summarizer doctor`` or a context-length refusal says): the window less
+        the output limit and the instructions."""
+        client = self.client
+        instructions = self.extract_prompt.messages(
+            summary_words=self.config.summary_words, part_note="", doc_id="", article=""
+        )
+        overhead = client.count_tokens(instructions) + INSTRUCTION_MARGIN
+        return client.context_window - client.output_limit() - overhead
 
     # -- map ---------------------------------------------------------------------------------
 
@@ -131,7 +146,7 @@ class LLMEngine(Engine):
             reply = await self.client.structured(
                 messages, ExtractionDraft, template=self.extract_prompt, context=context
             )
-        except OutputTruncatedError as truncated:
+        except (OutputTruncatedError, ContextLengthExceededError) as truncated:
             if depth >= self.config.max_split_depth or chunk.token_count < 2 * MIN_MAX_TOKENS:
                 raise  # run() adds this call's usage to the document's
             if truncated.usage is not None:
@@ -173,13 +188,18 @@ class LLMEngine(Engine):
             {"role": "assistant", "content": draft.model_dump_json()},
             {"role": "user", "content": self.extract_prompt.fill("ground_reask", quotes=quotes)},
         ]
-        second = await self.client.structured(
-            follow_up,
-            ExtractionDraft,
-            template=self.extract_prompt,
-            context=context,
-            step=f"{self.extract_prompt.name}.ground_reask",
-        )
+        try:
+            second = await self.client.structured(
+                follow_up,
+                ExtractionDraft,
+                template=self.extract_prompt,
+                context=context,
+                step=f"{self.extract_prompt.name}.ground_reask",
+            )
+        except ContextLengthExceededError as too_long:  # the follow-up did not fit: keep
+            if too_long.usage is not None:
+                run.usage = run.usage + too_long.usage
+            return draft
         run.usage = run.usage + second.usage.model_copy(update={"reasks": second.usage.reasks + 1})
         still = [c for c in second.value.claims if locate(c.evidence, hint).start is None]
         return second.value if len(still) < len(missing) else draft
@@ -188,9 +208,8 @@ class LLMEngine(Engine):
         self, run: _Run, chunk: Chunk, parts: int, *, depth: int
     ) -> list[ChunkResult]:
         normalized = run.prepared.normalized
-        half = TokenChunker(
-            self.encoding, max_tokens=max(MIN_MAX_TOKENS, chunk.token_count // 2 + 1)
-        )
+        size = min(chunk.token_count // 2 + 1, self._input_budget())
+        half = TokenChunker(self.encoding, max_tokens=max(MIN_MAX_TOKENS, size))
         pieces = []
         for piece in half.split(chunk.text):
             start, end = chunk.start + piece.start, chunk.start + piece.end
@@ -209,8 +228,8 @@ class LLMEngine(Engine):
         run.warnings.append(
             SummaryWarning(
                 code="chunk_split",
-                message=f"reply for {chunk.token_count} tokens was truncated; split into "
-                f"{len(pieces)} parts",
+                message=f"{chunk.token_count} tokens got a truncated reply or did not fit the "
+                f"context; split into {len(pieces)} parts",
             )
         )
         results = await all_or_none(
@@ -229,7 +248,7 @@ class LLMEngine(Engine):
         return await self._reduce_notes(run, notes, depth=depth)
 
     async def _reduce_notes(self, run: _Run, notes: list[str], *, depth: int) -> ReduceDraft:
-        budget = self.config.single_call_tokens
+        budget = max(MIN_MAX_TOKENS, min(self.config.single_call_tokens, self._input_budget()))
         groups: list[list[str]] = [[]]
         used = 0
         for note in notes:

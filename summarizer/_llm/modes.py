@@ -8,8 +8,10 @@ the endpoint to the next mode for the rest of the client's life.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -26,8 +28,9 @@ _MODE_WORDS = ("response_format", "json_schema", "json_object", "schema", "gramm
 class ModeRejected(Exception):
     """The server refused the structured-output mode a request used."""
 
-    def __init__(self, error: openai.APIStatusError):
+    def __init__(self, error: openai.APIStatusError, mode: StructuredMode | None = None):
         self.error = error
+        self.mode = mode
 
 
 def rejects_mode(error: openai.APIStatusError) -> bool:
@@ -39,20 +42,57 @@ def rejects_mode(error: openai.APIStatusError) -> bool:
 
 
 class ModeNegotiator:
-    """The modes an endpoint may still accept, most preferred first."""
+    """The modes an endpoint may still accept, most preferred first.
 
-    def __init__(self, modes: tuple[StructuredMode, ...], endpoint: str):
+    Until a reply confirms the current mode, one request at a time probes it (take
+    :meth:`probing`) and the others wait for its answer, so a server that refuses a mode
+    sees one refused request, not one per request in flight. ``known`` (a mode remembered
+    from an earlier run or ``summarizer doctor``) starts there, already confirmed;
+    ``on_confirm`` is told each mode a reply confirms, to remember it."""
+
+    def __init__(
+        self,
+        modes: tuple[StructuredMode, ...],
+        endpoint: str,
+        *,
+        known: StructuredMode | None = None,
+        on_confirm: Callable[[StructuredMode], None] | None = None,
+    ):
         self._modes = list(modes)
         self.endpoint = endpoint
+        self.confirmed = len(self._modes) <= 1
+        if known is not None and known in self._modes:
+            self._modes = self._modes[self._modes.index(known) :]
+            self.confirmed = True
+        self._on_confirm = on_confirm
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def current(self) -> StructuredMode | None:
         return self._modes[0] if self._modes else None
 
+    def probing(self) -> asyncio.Lock:
+        """The lock a request holds while it probes the unconfirmed mode (one per loop)."""
+        loop = asyncio.get_running_loop()
+        if self._lock is None or loop is not self._loop:
+            self._lock, self._loop = asyncio.Lock(), loop
+        return self._lock
+
+    def confirm(self, mode: StructuredMode) -> None:
+        """A reply came back in ``mode``: the server takes it."""
+        if self.confirmed or mode != self.current:
+            return
+        self.confirmed = True
+        logger.info("%s accepts structured-output mode %s", self.endpoint, mode.value)
+        if self._on_confirm is not None:
+            self._on_confirm(mode)
+
     def drop(self, mode: StructuredMode, error: openai.APIStatusError) -> None:
         """Give up ``mode`` (if it is still the current one) after the server refused it."""
         if self._modes and self._modes[0] == mode:
             self._modes.pop(0)
+            self.confirmed = len(self._modes) <= 1
             following = self._modes[0].value if self._modes else "none left"
             logger.warning(
                 "%s rejected structured-output mode %s (HTTP %d); using %s from now on",

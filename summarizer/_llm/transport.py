@@ -21,17 +21,20 @@ import email.utils
 import itertools
 import logging
 import math
+import re
 import time
 from typing import Any
 
 import httpx
 import openai
+from openai.types.chat import ChatCompletion
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
 from summarizer._config import LLMConfig, StructuredMode
 from summarizer._errors import (
     BudgetExceededError,
+    ContextLengthExceededError,
     EndpointError,
     ModelError,
     ModelRequestError,
@@ -45,10 +48,12 @@ from summarizer._llm.modes import ModeRejected, rejects_mode
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
 from summarizer._models import Usage
 from summarizer._ratelimit import RateLimiter, Sleep
+from summarizer._tokens import encoding_for_model
 
 logger = logging.getLogger("summarizer.client")
 
 _RETRYABLE_STATUS = {408, 409, 429}
+_OVERLOAD_STATUS = {429, 503, 504}  # the server is busy: lower the concurrency
 _ENDPOINT_HINTS = {
     401: "the server refused the API key: check OPENAI_API_KEY or --api-key",
     403: "the key may not use this endpoint or model: check the key's permissions and --model",
@@ -56,6 +61,7 @@ _ENDPOINT_HINTS = {
     "--base-url (OPENAI_BASE_URL)",
 }
 POOL_SHARD_SIZE = 16
+STREAM_LOG_EVERY = 200  # chunks between debug lines of a streamed reply
 
 
 def retry_after_seconds(error: BaseException, *, now: float | None = None) -> float | None:
@@ -88,6 +94,29 @@ def insufficient_quota(error: openai.APIStatusError) -> bool:
     detail = body.get("error", body) if isinstance(body, dict) else {}
     code = detail.get("code") or detail.get("type") if isinstance(detail, dict) else None
     return code == "insufficient_quota" or "insufficient_quota" in str(error.message)
+
+
+_CONTEXT_WORDS = re.compile(
+    r"context_length_exceeded|maximum context length|exceeds? (the )?(available )?context|"
+    r"context (size|window|length) (of|is)|n_ctx|max_model_len|too many tokens",
+    re.IGNORECASE,
+)
+_CONTEXT_SIZE = re.compile(
+    r"(?:maximum context length is|context (?:size|window|length) (?:of|is)|n_ctx\D{0,4}|"
+    r"max_model_len\D{0,4})\s*\(?(\d{3,7})",
+    re.IGNORECASE,
+)
+
+
+def exceeds_context(error: openai.APIStatusError) -> bool:
+    """True when a refusal says the request does not fit the model's context."""
+    return bool(_CONTEXT_WORDS.search(f"{error.message} {error.body}"))
+
+
+def stated_context_window(text: str) -> int | None:
+    """The context size a context-length refusal names (OpenAI, vLLM, llama.cpp wording)."""
+    found = _CONTEXT_SIZE.search(text)
+    return int(found.group(1)) if found else None
 
 
 class Unusable(Exception):
@@ -141,6 +170,7 @@ class Transport:
         self.limiter = limiter
         self.accountant = accountant
         self._sleep = sleep
+        self._encoding = encoding_for_model(config.model, override=config.encoding)
         self._common: dict[str, Any] = {
             "api_key": config.resolved_api_key(),
             "max_retries": 0,  # tenacity is the one retry layer
@@ -246,18 +276,29 @@ class Transport:
         self, request: dict[str, Any], mode: StructuredMode, estimate: int, usage: Usage
     ) -> Any:
         self.accountant.check_budget()
-        async with self.limiter.slot(estimate):
+        async with self.limiter.slot(estimate) as ticket:
             limit = int(request.get(self.config.output_limit_parameter) or 0)
             held = self.accountant.reserve(
                 prompt_tokens=max(0, estimate - limit), output_tokens=limit
             )
             self.accountant.count_request(usage)
             try:
-                response = await self._create(request)
+                if self.config.stream:
+                    response = await self._create_streamed(request, max(0, estimate - limit))
+                else:
+                    response = await self._create(request)
+                self.limiter.concurrency.succeeded(ticket)
                 self.accountant.record(response, usage)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and rejects_mode(error):
-                    raise ModeRejected(error) from error
+                    raise ModeRejected(error, mode) from error
+                if error.status_code in _OVERLOAD_STATUS:
+                    self.limiter.concurrency.overloaded(ticket, f"HTTP {error.status_code}")
+                raise
+            except (DeadlineExceeded, openai.APITimeoutError):
+                # the server may be queueing: the retry waits for a slot under the lower
+                # level, i.e. for in-flight work to drain, instead of adding to the queue
+                self.limiter.concurrency.overloaded(ticket, "timeout")
                 raise
             finally:
                 self.accountant.release(held)
@@ -275,6 +316,60 @@ class Transport:
             raise DeadlineExceeded() from None
         except (ValueError, openai.APIResponseValidationError) as error:
             raise Unusable(f"a body that is not a chat completion ({error})") from None
+
+    async def _create_streamed(self, request: dict[str, Any], prompt_tokens: int) -> Any:
+        """One streamed SDK call under the total deadline, assembled into the chat
+        completion a non-streamed call returns (so it is checked, validated and accounted
+        the same way). Usage comes from the final chunk (``include_usage``); a server that
+        sends none is counted with tiktoken (the prompt as estimated, the reply as sent)."""
+        streamed = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        try:
+            reply = await asyncio.wait_for(self._collect(streamed), self.config.timeout_seconds)
+        except asyncio.TimeoutError:
+            raise DeadlineExceeded() from None
+        except (ValueError, openai.APIResponseValidationError) as error:
+            raise Unusable(f"a stream that is not a chat completion ({error})") from None
+        if reply["usage"] is None:
+            completion = self._encoding.count(reply["choices"][0]["message"]["content"] or "")
+            reply["usage"] = {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion,
+                "total_tokens": prompt_tokens + completion,
+            }
+        return ChatCompletion.model_validate(reply)
+
+    async def _collect(self, request: dict[str, Any]) -> dict[str, Any]:
+        """The chunks of one stream joined into a chat-completion body."""
+        stream = await self._sdk().chat.completions.create(**request)
+        content: list[str] = []
+        refusal: list[str] = []
+        finish, usage, model, ident, chunks = None, None, "", "", 0
+        async for chunk in stream:
+            chunks += 1
+            model, ident = chunk.model or model, chunk.id or ident
+            if chunk.usage is not None:
+                usage = chunk.usage.model_dump()
+            for choice in chunk.choices[:1]:
+                content.append(choice.delta.content or "")
+                refusal.append(getattr(choice.delta, "refusal", None) or "")
+                finish = choice.finish_reason or finish
+            if chunks % STREAM_LOG_EVERY == 0:
+                logger.debug("%s: %d chunks received", self.endpoint, chunks)
+        if chunks == 0:
+            raise Unusable("an empty stream")
+        message = {
+            "role": "assistant",
+            "content": "".join(content),
+            "refusal": "".join(refusal) or None,
+        }
+        return {
+            "id": ident or "stream",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": finish or "stop", "message": message}],
+            "usage": usage,
+        }
 
     def _should_retry(self, error: BaseException) -> bool:
         if not transient(error):
@@ -320,29 +415,33 @@ class Transport:
         self, error: BaseException, context: CallContext, usage: Usage
     ) -> ModelError:
         """The error for a request whose every attempt failed without an HTTP status."""
+        # the number of attempts is said once, by the error's own text (``attempts``)
         where = error_context(self.endpoint, context, usage)
-        attempts = f"after {usage.requests} attempt{'s' if usage.requests != 1 else ''}"
         if isinstance(error, Unusable):
             reason = self.redact(error.reason)
-            return ModelResponseError(f"unusable reply: {reason}, {attempts}", **where)
+            return ModelResponseError(f"unusable reply: {reason}", **where)
         if isinstance(error, DeadlineExceeded | openai.APITimeoutError):
             return ModelTransportError(
-                f"no complete reply within {self.config.timeout_seconds:g}s, {attempts}", **where
+                f"no complete reply within {self.config.timeout_seconds:g}s", **where
             )
         if isinstance(error.__cause__, httpx.ConnectError):
             return EndpointError(
-                f"cannot connect, {attempts}",
+                "cannot connect",
                 hint=f"is a server listening at {self.endpoint}? Check --base-url or "
                 "OPENAI_BASE_URL",
                 **where,
             )
-        return ModelTransportError(f"connection failed {attempts}", **where)
+        return ModelTransportError("connection failed", **where)
 
     def request_error(
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
     ) -> ModelError:
         where = error_context(self.endpoint, context, usage)
         message = f"HTTP {error.status_code}: {self.redact(error.message)}"
+        if error.status_code in (400, 413, 422) and exceeds_context(error):
+            found = ContextLengthExceededError(message, status_code=error.status_code, **where)
+            found.context_window = stated_context_window(f"{error.message} {error.body}")
+            return found
         hint = _ENDPOINT_HINTS.get(error.status_code)
         if hint is not None:
             return EndpointError(message, hint=hint, status_code=error.status_code, **where)
@@ -363,8 +462,7 @@ class Transport:
             )
         if transient(error):
             return ModelTransportError(
-                f"HTTP {error.status_code} after {usage.requests} attempts: "
-                f"{self.redact(error.message)}",
+                f"HTTP {error.status_code}: {self.redact(error.message)}",
                 **where,
             )
         return self.request_error(error, context, usage)

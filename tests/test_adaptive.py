@@ -1,0 +1,426 @@
+"""Adaptive concurrency, the one-probe structured-mode negotiation and what is remembered
+per endpoint between runs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from summarizer import LLMConfig, Summarizer, SummarizerConfig
+from summarizer._client import ChatClient
+from summarizer._config import StructuredMode
+from summarizer._documents import Document
+from summarizer._endpoints import EndpointState
+from summarizer._engines import LLMEngine
+from summarizer._models import DocumentSummary
+from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter
+from summarizer._testing import FakeServer, ScriptedModel
+from summarizer._tokens import load_encoding
+
+from .fakes import BASE_URL, SECRET, FakeTime, error, ok
+from .test_client import GOOD, ask
+
+SEEDS = Path(__file__).resolve().parents[1] / "seeds"
+
+
+def seed_variants(count: int) -> list[Document]:
+    texts = [path.read_text() for path in sorted(SEEDS.iterdir()) if path.suffix == ".txt"]
+    return [
+        Document.from_text(f"{texts[i % len(texts)]}\n\nVariant {i}.", id=f"doc-{i:02d}")
+        for i in range(count)
+    ]
+
+
+# -- the controller, on a fake clock ---------------------------------------------------------
+
+
+async def _rounds(gate: AdaptiveConcurrency, time: FakeTime, latency: float, count: int):
+    """Unlimited demand: every reply frees a slot that a new request takes at once; each
+    round trip takes ``latency``. The requests sent in each round trip."""
+    batch = [await gate.acquire() for _ in range(gate.level)]
+    sent = []
+    for _ in range(count):
+        sent.append(len(batch))
+        time.now += latency
+        following = []
+        for ticket in batch:  # as the transport does: the reply is judged inside the slot
+            gate.succeeded(ticket)
+            gate.release()
+            while gate.in_flight < gate.level:
+                following.append(await gate.acquire())
+        batch = following
+    return sent
+
+
+async def test_slow_start_doubles_each_round_trip_up_to_the_maximum() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(64, clock=time.clock)
+    assert gate.level == 32  # half the maximum
+    sent = await _rounds(gate, time, 1.0, 3)
+    assert sent == [32, 64, 64] and gate.level == 64 and gate.cuts == 0
+    small = AdaptiveConcurrency(8, clock=time.clock)
+    assert small.level == 4  # a modest start
+
+
+async def test_timeouts_429_and_503_halve_the_level_once_a_round_trip() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(16, clock=time.clock)
+    tickets = [await gate.acquire() for _ in range(8)]
+    for ticket in tickets:  # a whole window fails: one cut, not eight
+        gate.release()
+        gate.overloaded(ticket, "timeout")
+    assert gate.level == 4 and gate.cuts == 1
+    later = await gate.acquire()  # sent after the cut: may cut again
+    gate.release()
+    gate.overloaded(later, "HTTP 503")
+    assert gate.level == 2 and gate.cuts == 2
+
+
+async def test_fixed_concurrency_never_moves() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(6, adaptive=False, clock=time.clock)
+    ticket = await gate.acquire()
+    gate.release()
+    gate.overloaded(ticket, "timeout")
+    assert gate.level == 6 and gate.cuts == 0
+
+
+async def test_waiters_are_served_in_order_and_a_cancelled_one_gives_its_slot_back() -> None:
+    gate = AdaptiveConcurrency(1, adaptive=False)
+    await gate.acquire()
+    order: list[int] = []
+
+    async def wait(n: int) -> None:
+        await gate.acquire()
+        order.append(n)
+
+    tasks = [asyncio.ensure_future(wait(n)) for n in range(3)]
+    await asyncio.sleep(0)
+    tasks[0].cancel()
+    gate.release()
+    await asyncio.sleep(0)
+    gate.release()
+    await asyncio.sleep(0)
+    assert order == [1, 2] and gate.in_flight == 1
+
+
+async def test_the_shared_limits_hook_still_admits_every_request() -> None:
+    admitted: list[int] = []
+
+    class Shared:
+        async def admit(self, tokens: int) -> None:
+            admitted.append(tokens)
+
+        def pause(self, seconds: float) -> None:
+            pass
+
+    limiter = RateLimiter(concurrency=2, adaptive=True, shared=Shared())
+    async with limiter.slot(5) as ticket:
+        assert ticket.sequence == 1
+    assert admitted == [5]
+
+
+# -- against loopback servers ----------------------------------------------------------------
+
+
+def _run(base_url: str, documents: list[Document], **options: object):
+    llm = LLMConfig(model="gpt-4o-mini", base_url=base_url, api_key="unused", **options)
+    summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False))
+    results = summarizer.summarize_many(documents)
+    engine = summarizer.engine
+    assert isinstance(engine, LLMEngine)
+    summarizer.close()
+    return results, engine.client
+
+
+def test_a_one_slot_server_settles_at_one_in_flight_with_no_article_lost() -> None:
+    documents = seed_variants(24)
+    with FakeServer(ScriptedModel(), latency=0.3, slots=1) as server:
+        # a deadline that holds 8 queued requests, not more
+        results, client = _run(server.base_url, documents, timeout_seconds=2.6)
+    gate = client.limiter.concurrency
+    assert all(isinstance(r, DocumentSummary) for r in results)
+    assert client.usage.retries == 0  # no timeout, so nothing was sent twice
+    assert server.busiest <= 8
+    levels = [level for _, level in gate.changes]
+    assert gate.cuts >= 2 and 1 in levels and gate.level <= 2  # at 1, probing 2 now and then
+
+
+def test_a_fixed_eight_in_flight_times_out_on_the_same_server() -> None:
+    documents = seed_variants(9)  # the first goes alone (it finds the structured mode)
+    with FakeServer(ScriptedModel(), latency=0.15, slots=1) as server:
+        results, client = _run(
+            server.base_url,
+            documents,
+            timeout_seconds=0.8,
+            adaptive_concurrency=False,
+            max_attempts=1,
+        )
+    assert client.limiter.concurrency.peak == 8
+    failed = [r for r in results if not isinstance(r, DocumentSummary)]
+    assert failed and all("no complete reply within 0.8s" in r.message for r in failed)
+
+
+async def test_a_wide_server_takes_the_level_to_the_maximum_within_a_few_round_trips() -> None:
+    latency = 0.5
+
+    async def wide(_: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(latency)  # every request in the same time, however many
+        return ok(GOOD)
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=wide)
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=16)
+        client = ChatClient(config)
+        await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(96)])
+    gate = client.limiter.concurrency
+    assert gate.peak == 16 and gate.cuts == 0
+    # the probe, then slow start from 8: there within two round trips (a reply that a
+    # busy client read late earns no growth, so not always within one)
+    assert gate.replies_to_maximum is not None and gate.replies_to_maximum <= 1 + 8 + 16
+
+
+# -- structured mode: one probe, remembered --------------------------------------------------
+
+
+def _client(state: EndpointState | None = None) -> ChatClient:
+    config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET)
+    return ChatClient(config, state=state)
+
+
+def _formats(route: respx.Route) -> list[str | None]:
+    return [
+        json.loads(call.request.content).get("response_format", {}).get("type")
+        for call in route.calls
+    ]
+
+
+def _llama_like(request: httpx.Request) -> httpx.Response:
+    body = json.loads(request.content)
+    if body.get("response_format", {}).get("type") == "json_schema":
+        return error(500, "Either 'json_schema' or 'grammar' can be specified, but not both")
+    return ok(GOOD)
+
+
+async def test_only_one_request_probes_an_unknown_mode(tmp_path: Path) -> None:
+    state = EndpointState(tmp_path / "endpoints.json")
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(side_effect=_llama_like)
+        client = _client(state)
+        replies = await asyncio.gather(*[ask(client, max_output_tokens=100 + i) for i in range(6)])
+        assert {r.mode for r in replies} == {StructuredMode.JSON_OBJECT}
+        assert _formats(route).count("json_schema") == 1
+        assert len(route.calls) == 7
+        assert state.get(client.endpoint, "gpt-4o-mini").mode == "json_object"
+
+        again = _client(state)  # the next run starts in the mode that worked
+        await asyncio.gather(*[ask(again, max_output_tokens=200 + i) for i in range(3)])
+        assert _formats(route)[7:] == ["json_object"] * 3
+
+
+async def test_a_failed_probe_hands_the_probe_to_the_next_request() -> None:
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[error(400, "bad request: unknown field temperature"), ok(GOOD), ok(GOOD)]
+        )
+        client = _client()
+        results = await asyncio.gather(
+            ask(client, max_output_tokens=100),
+            ask(client, max_output_tokens=101),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, Exception) for r in results) == 1
+        assert client.modes.confirmed and len(route.calls) == 2
+
+
+def test_an_unreadable_state_file_is_ignored(tmp_path: Path) -> None:
+    path = tmp_path / "endpoints.json"
+    path.write_text("{not json")
+    state = EndpointState(path)
+    assert state.get("http://x/v1", "m").mode is None
+    state.update("http://x/v1", "m", mode="json_object", context_window=4096)
+    facts = EndpointState(path).get("http://x/v1", "m")
+    assert (facts.mode, facts.context_window) == ("json_object", 4096)
+
+
+@pytest.mark.parametrize("value", ["nonsense", None])
+def test_a_remembered_mode_the_config_does_not_allow_is_not_used(
+    tmp_path: Path, value: str | None
+) -> None:
+    state = EndpointState(tmp_path / "endpoints.json")
+    config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET)
+    probe = ChatClient(config)
+    state.update(probe.endpoint, "gpt-4o-mini", mode=value)
+    client = ChatClient(config, state=state)
+    assert client.mode is StructuredMode.JSON_SCHEMA and not client.modes.confirmed
+
+
+# -- the server's context window --------------------------------------------------------------
+
+
+def test_a_context_length_refusal_splits_the_input_and_is_remembered(tmp_path: Path) -> None:
+    """A server with a 2,400-token context: the long seed article is refused once, split,
+    and summarised; the window is learned, so the next long article is cut to fit at
+    once, and a new client reads it from the state file."""
+    model = ScriptedModel()
+    encoding = load_encoding("o200k_base")
+    refusals = 0
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal refusals
+        body = json.loads(request.content)
+        prompt = sum(encoding.count(m["content"]) + 4 for m in body["messages"]) + 3
+        if prompt + body["max_tokens"] > 2400:
+            refusals += 1
+            message = (
+                f"This model's maximum context length is 2400 tokens. However, you requested "
+                f"{prompt + body['max_tokens']} tokens."
+            )
+            return error(400, message, code="context_length_exceeded")
+        return model.handle(request)
+
+    long_one = (SEEDS / "004_55ac9cc17b546c97.txt").read_text()
+    documents = [
+        Document.from_text(long_one, id="long-1"),
+        Document.from_text(long_one + "\n\nAnother paragraph.", id="long-2"),
+    ]
+    http = httpx.AsyncClient(transport=httpx.MockTransport(handle))
+    llm = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=1)
+    config = SummarizerConfig(engine="llm", llm=llm, cache_path=tmp_path / "cache.sqlite3")
+    summarizer = Summarizer(config, http_client=http)
+    results = summarizer.summarize_many(documents)
+    assert refusals == 2  # both were waiting, built whole, before the first refusal
+    results.append(summarizer.summarize(Document.from_text(long_one + "\n\nA third.", id="long-3")))
+    summarizer.close()
+    assert all(isinstance(r, DocumentSummary) for r in results), [
+        getattr(r, "message", "") for r in results
+    ]
+    assert refusals == 2  # the third article was cut to fit before it was sent
+    first = results[0]
+    assert isinstance(first, DocumentSummary)
+    assert any(w.code == "chunk_split" for w in first.warnings)
+    state = EndpointState.beside(tmp_path / "cache.sqlite3")
+    engine = summarizer.engine
+    assert isinstance(engine, LLMEngine)
+    assert state.get(engine.client.endpoint, "gpt-4o-mini").context_window == 2400
+    again = ChatClient(llm, state=state)
+    assert again.context_window == 2400 and again.output_limit() == 1200
+
+
+# -- streaming ------------------------------------------------------------------------------
+
+
+def _sse(content: str, *, usage: dict[str, int] | None, finish: str = "stop") -> httpx.Response:
+    """A streamed chat completion: the content in small deltas, then the finish reason,
+    then (with ``usage``) the usage-only chunk ``include_usage`` asks for."""
+    base = {"id": "chatcmpl-s", "object": "chat.completion.chunk", "created": 1, "model": "m"}
+    pieces = [content[i : i + 7] for i in range(0, len(content), 7)]
+    chunks = [
+        {**base, "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}]}
+        for piece in pieces
+    ]
+    chunks.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish}]})
+    if usage is not None:
+        chunks.append({**base, "choices": [], "usage": usage})
+    body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+    return httpx.Response(200, text=body, headers={"content-type": "text/event-stream"})
+
+
+@pytest.mark.parametrize("with_usage", [True, False])
+async def test_a_streamed_reply_is_assembled_validated_and_accounted(with_usage: bool) -> None:
+    usage = {"prompt_tokens": 321, "completion_tokens": 45, "total_tokens": 366}
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            return_value=_sse(json.dumps(GOOD), usage=usage if with_usage else None)
+        )
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True)
+        client = ChatClient(config)
+        reply = await ask(client)
+    sent = json.loads(route.calls[0].request.content)
+    assert sent["stream"] is True and sent["stream_options"] == {"include_usage": True}
+    assert reply.value.model_dump() == GOOD
+    if with_usage:
+        assert (reply.usage.prompt_tokens, reply.usage.completion_tokens) == (321, 45)
+    else:  # counted here: the prompt as estimated, the reply with tiktoken
+        assert reply.usage.prompt_tokens > 100
+        assert reply.usage.completion_tokens == client.encoding.count(json.dumps(GOOD))
+
+
+async def test_a_streamed_reply_cut_at_the_limit_is_retried_larger() -> None:
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[
+                _sse('{"summary": "Chi', usage=None, finish="length"),
+                _sse(json.dumps(GOOD), usage=None),
+            ]
+        )
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True)
+        reply = await ask(ChatClient(config), max_output_tokens=300)
+    limits = [json.loads(call.request.content)["max_tokens"] for call in route.calls]
+    assert limits == [300, 600] and reply.value.summary == GOOD["summary"]
+
+
+# -- summarizer doctor -----------------------------------------------------------------------
+
+
+def test_doctor_probes_the_modes_reads_the_context_and_remembers_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from summarizer._cli import main
+
+    model = ScriptedModel()
+
+    def llama_like(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        if body.get("response_format", {}).get("type") == "json_schema":
+            return error(500, "Either 'json_schema' or 'grammar' can be specified, but not both")
+        return model.handle(request)
+
+    listing = {"object": "list", "data": [{"id": "gemma", "meta": {"n_ctx_train": 32768}}]}
+    cache = tmp_path / "cache.sqlite3"
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/models").mock(return_value=httpx.Response(200, json=listing))
+        mock.post("/chat/completions").mock(side_effect=llama_like)
+        code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma", "--cache", str(cache)])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "1 model(s) listed (gemma); listed" in out
+    assert "context length: 32,768 tokens" in out
+    assert "mode json_schema refused" in out and "mode json_object valid" in out
+    assert "verdict: usable, in mode json_object" in out
+    assert "--context-window 32768" in out
+    facts = EndpointState.beside(cache).get("http://llm.test/v1/", "gemma")
+    assert (facts.mode, facts.context_window) == ("json_object", 32768)
+
+
+def test_doctor_says_when_the_endpoint_is_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
+    from summarizer._cli import main
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.get("/models").mock(side_effect=httpx.ConnectError("refused"))
+        code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma"])
+    assert code == 2 and "unreachable: cannot reach" in capsys.readouterr().out
+
+
+# -- attempts, counted once -------------------------------------------------------------------
+
+
+async def test_a_failure_names_its_attempts_once_and_they_match_the_usage() -> None:
+    from summarizer._errors import ModelTransportError
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=httpx.ReadTimeout("slow"))
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, max_attempts=3)
+        time = FakeTime()
+        client = ChatClient(config, clock=time.clock, sleep=time.sleep)
+        with pytest.raises(ModelTransportError) as raised:
+            await ask(client)
+    text = str(raised.value)
+    assert text.count("attempt") == 1 and "3 attempts" in text
+    assert raised.value.attempts == raised.value.usage.requests == 3  # type: ignore[union-attr]
+    assert client.usage.retries == 2
