@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt",
@@ -62,6 +63,7 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
         sentences.append(Sentence(offset, offset + len(stripped), stripped))
 
 
+@lru_cache(maxsize=1 << 17)  # a corpus repeats its words: the digest stems millions of them
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match 'troops'/'troop', 'deployed'/'deploy'."""
     word = word.lower().replace("’", "'")

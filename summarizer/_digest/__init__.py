@@ -66,7 +66,7 @@ class _Corpus:
 
 def _support(item: Item, corpus: _Corpus) -> Support:
     grounded = item.quote is not None
-    return Support(
+    return Support.model_construct(  # typed fields: 1M of them at 100k articles
         doc_id=item.doc_id,
         claim_id=item.claim.id,
         claim=item.claim.text,
@@ -90,7 +90,7 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     if len(counted) < len(support):
         note += f"; {len(support) - len(counted)} ungrounded, not counted"
     texts = [s.claim for s in counted] or [s.claim for s in support]
-    return DigestClaim(
+    return DigestClaim.model_construct(
         id=f"d{number}",
         text=min(texts, key=len),
         support=support,
@@ -162,7 +162,7 @@ async def _story(
         (c for c in claims if c.sources >= 2 and not c.disputed_by),
         key=lambda c: (-c.sources, -c.articles, c.id),
     )
-    return Story(
+    return Story.model_construct(
         id=f"s{number}",
         articles=members,
         similarity=parts.links,
