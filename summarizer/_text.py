@@ -103,7 +103,10 @@ def content_words(text: str) -> list[str]:
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     """Shared share of two word sets; 0.0 when either is empty (nothing to compare)."""
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)  # the union's size follows: no second set is built
+    return shared / (len(a) + len(b) - shared)
 
 
 def dice(a: set[str], b: set[str]) -> float:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
 from summarizer._digest import build_digest, markdown_digest
+from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
 from summarizer._engines import ExtractiveEngine
 from summarizer._errors import InvalidModelOutputError
@@ -182,3 +183,27 @@ async def test_ungrounded_claims_never_count_and_failures_are_listed(seeds_dir: 
         "5 articles summarised (1 failure)" in markdown and "`broken.txt`: ModelError" in markdown
     )
     assert "ungrounded" in markdown
+
+
+async def test_digest_md_reads_top_down_contents_then_stories_largest_first(
+    seeds_dir: Path,
+) -> None:
+    rng = random.Random(11)
+    base, *others = distinct_articles(6, seed=9)
+    seeds, seed_documents = await copied_seeds(seeds_dir, 1)
+    texts = [base] + [edited_copy(base, rng) for _ in range(7)] + others
+    documents = [Document.from_text(t, id=f"n{i:02d}") for i, t in enumerate(texts)]
+    report = await build_digest(
+        [*seeds, *(await summarise(documents))], [*seed_documents, *documents]
+    )
+    markdown = markdown_digest(report)
+    headers = re.findall(r"^## Story (s\d+):", markdown, re.MULTILINE)
+    sizes = {s.id: len(s.articles) for s in report.stories}
+    assert markdown.index("## Contents") < markdown.index("## Story ")
+    assert [sizes[h] for h in headers] == sorted((sizes[h] for h in headers), reverse=True)
+    assert [sizes[h] for h in headers] == [8, 5]  # the 8 copies, then the seeds' story
+    seed_story = next(s for s in report.stories if len(s.articles) == 5)
+    assert len(seed_story.unique) > SHOWN_UNIQUE  # capped and collapsed, complete in JSON
+    assert f"Single-source facts ({SHOWN_UNIQUE} of {len(seed_story.unique)};" in markdown
+    assert markdown.count("<details>") == markdown.count("</details>") >= 1
+    assert "5 stories of one article" in markdown
