@@ -197,9 +197,9 @@ def main() -> None:
     print(
         "| articles | stories planted | stories found | story pair P / R "
         "| near-dup pair P / R | contradictions | digest wall s | digest CPU s "
-        "| MiB before digest | peak MiB |"
+        "| MiB before digest | peak MiB | digest's own MiB |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         out = subprocess.run(
             [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True
@@ -213,7 +213,7 @@ def main() -> None:
             f"{row['story_p']:.3f} / {row['story_r']:.3f} | {row['dup_p']:.3f} / "
             f"{row['dup_r']:.3f} | {row['contradictions']:,} | {row['digest_s']:.1f} | "
             f"{row['cpu_s']:.1f} | {row['input_mib']:.0f} | "
-            f"{row['peak_mib']:.0f} |"
+            f"{row['peak_mib']:.0f} | {row['peak_mib'] - row['input_mib']:.0f} |"
         )
 
 

@@ -85,7 +85,7 @@ async def test_edited_copies_form_one_source_group_and_distinct_stories_stay_apa
     report = await build_digest(await summarise(documents), documents)
     assert sorted(len(s.articles) for s in report.stories) == [1] * 19 + [201]
     assert report.stories[0].sources == 1 and report.stories[0].id == "s1"  # largest first
-    texts = {d.id: d.text for d in documents}
+    text_of = {d.id: d.text for d in documents}
     claims = report.stories[0].unique + report.stories[0].consensus
     entries = [s for claim in claims for s in claim.support]
     for claim in claims:  # one entry per wording and quote, every article listed once
@@ -93,7 +93,7 @@ async def test_edited_copies_form_one_source_group_and_distinct_stories_stay_apa
         assert len(listed) == len(set(listed)) and claim.articles == len(listed)
     assert sum(len(s.restated_by) for s in entries) > len(entries)  # most are restatements
     for s in entries:  # each restating article has the quote in its own text
-        assert all(s.evidence in texts[doc] for doc in s.restated_by)
+        assert all(s.evidence in text_of[doc] for doc in s.restated_by)
 
 
 def quotes_in_markdown(markdown: str) -> list[tuple[str, str]]:

@@ -6,8 +6,11 @@
 
 Articles with the same text are aligned once (the others are listed as copies);
 near-duplicate articles form one source group, and support and contradictions count
-source groups. Only grounded claims (a quote located in the article) count as support or
-take part in contradictions; every quote shown is the article's own text at its span.
+source groups. A claim's support has one entry per source group, wording and quote; the
+group's other articles that restate it word for word are listed on that entry
+(``restated_by``), so a story of 10,000 edited copies does not make 10,000 entries.
+Only grounded claims (a quote located in the article) count as support or take part in
+contradictions; every quote shown is the article's own text at its span.
 """
 
 from __future__ import annotations

@@ -16,7 +16,9 @@
    group is not indexed), so a story of 10,000 copies costs 10,000 queries against a few
    leaders, not 50 million pairs. A candidate must come up in both the word LSH and a
    name LSH (articles of one template, such as weather reports, share words but not
-   names), and is then checked exactly.
+   names), and is then checked exactly, unless its MinHash estimate is far below the
+   threshold (:func:`_plausible`). The banding is datasketch's (its bands and rows for
+   the threshold), kept in plain dicts (:class:`BandIndex`).
 3. **Stories**: group leaders whose *name* sets (capitalised word runs, see
    :func:`entities`) have a rarity-weighted Jaccard similarity of at least
    ``STORY_THRESHOLD`` and share at least ``MIN_SHARED_NAMES`` names are linked; a story
