@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "gen", "sen", "rep", "gov", "lt", "col", "sgt", "capt",
@@ -62,6 +63,7 @@ def _add(sentences: list[Sentence], text: str, start: int, end: int) -> None:
         sentences.append(Sentence(offset, offset + len(stripped), stripped))
 
 
+@lru_cache(maxsize=1 << 17)  # a corpus repeats its words: the digest stems millions of them
 def stem(word: str) -> str:
     """A light suffix stripper: enough to match 'troops'/'troop', 'deployed'/'deploy'."""
     word = word.lower().replace("’", "'")
@@ -101,7 +103,10 @@ def content_words(text: str) -> list[str]:
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     """Shared share of two word sets; 0.0 when either is empty (nothing to compare)."""
-    return len(a & b) / len(a | b) if a and b else 0.0
+    if not a or not b:
+        return 0.0
+    shared = len(a & b)  # the union's size follows: no second set is built
+    return shared / (len(a) + len(b) - shared)
 
 
 def dice(a: set[str], b: set[str]) -> float:

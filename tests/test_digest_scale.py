@@ -8,6 +8,7 @@ from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
 from summarizer._digest import build_digest, markdown_digest
+from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
 from summarizer._engines import ExtractiveEngine
 from summarizer._errors import InvalidModelOutputError
@@ -84,6 +85,15 @@ async def test_edited_copies_form_one_source_group_and_distinct_stories_stay_apa
     report = await build_digest(await summarise(documents), documents)
     assert sorted(len(s.articles) for s in report.stories) == [1] * 19 + [201]
     assert report.stories[0].sources == 1 and report.stories[0].id == "s1"  # largest first
+    text_of = {d.id: d.text for d in documents}
+    claims = report.stories[0].unique + report.stories[0].consensus
+    entries = [s for claim in claims for s in claim.support]
+    for claim in claims:  # one entry per wording and quote, every article listed once
+        listed = [doc for s in claim.support for doc in s.articles]
+        assert len(listed) == len(set(listed)) and claim.articles == len(listed)
+    assert sum(len(s.restated_by) for s in entries) > len(entries)  # most are restatements
+    for s in entries:  # each restating article has the quote in its own text
+        assert all(s.evidence in text_of[doc] for doc in s.restated_by)
 
 
 def quotes_in_markdown(markdown: str) -> list[tuple[str, str]]:
@@ -101,6 +111,7 @@ async def test_every_quote_is_a_span_of_the_article_it_is_credited_to(seeds_dir:
             for s in claim.support:
                 if s.grounded:
                     assert s.start is not None and texts[s.doc_id][s.start : s.end] == s.evidence
+                    assert all(s.evidence in texts[doc] for doc in s.articles)
                     checked += 1
         for contradiction in story.contradictions:
             for side in contradiction.sides:
@@ -172,3 +183,27 @@ async def test_ungrounded_claims_never_count_and_failures_are_listed(seeds_dir: 
         "5 articles summarised (1 failure)" in markdown and "`broken.txt`: ModelError" in markdown
     )
     assert "ungrounded" in markdown
+
+
+async def test_digest_md_reads_top_down_contents_then_stories_largest_first(
+    seeds_dir: Path,
+) -> None:
+    rng = random.Random(11)
+    base, *others = distinct_articles(6, seed=9)
+    seeds, seed_documents = await copied_seeds(seeds_dir, 1)
+    texts = [base] + [edited_copy(base, rng) for _ in range(7)] + others
+    documents = [Document.from_text(t, id=f"n{i:02d}") for i, t in enumerate(texts)]
+    report = await build_digest(
+        [*seeds, *(await summarise(documents))], [*seed_documents, *documents]
+    )
+    markdown = markdown_digest(report)
+    headers = re.findall(r"^## Story (s\d+):", markdown, re.MULTILINE)
+    sizes = {s.id: len(s.articles) for s in report.stories}
+    assert markdown.index("## Contents") < markdown.index("## Story ")
+    assert [sizes[h] for h in headers] == sorted((sizes[h] for h in headers), reverse=True)
+    assert [sizes[h] for h in headers] == [8, 5]  # the 8 copies, then the seeds' story
+    seed_story = next(s for s in report.stories if len(s.articles) == 5)
+    assert len(seed_story.unique) > SHOWN_UNIQUE  # capped and collapsed, complete in JSON
+    assert f"Single-source facts ({SHOWN_UNIQUE} of {len(seed_story.unique)};" in markdown
+    assert markdown.count("<details>") == markdown.count("</details>") >= 1
+    assert "5 stories of one article" in markdown

@@ -6,8 +6,11 @@
 
 Articles with the same text are aligned once (the others are listed as copies);
 near-duplicate articles form one source group, and support and contradictions count
-source groups. Only grounded claims (a quote located in the article) count as support or
-take part in contradictions; every quote shown is the article's own text at its span.
+source groups. A claim's support has one entry per source group, wording and quote; the
+group's other articles that restate it word for word are listed on that entry
+(``restated_by``), so a story of 10,000 edited copies does not make 10,000 entries.
+Only grounded claims (a quote located in the article) count as support or take part in
+contradictions; every quote shown is the article's own text at its span.
 """
 
 from __future__ import annotations
@@ -60,11 +63,10 @@ class _Corpus:
     by_id: dict[str, DocumentSummary]
     clusters: Clusters
     source_of: dict[str, str]
-    words: dict[str, set[str]]  # content words by claim text
     by_story: dict[int, _StoryParts]
 
 
-def _support(item: Item, corpus: _Corpus) -> Support:
+def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
     grounded = item.quote is not None
     return Support(
         doc_id=item.doc_id,
@@ -76,19 +78,35 @@ def _support(item: Item, corpus: _Corpus) -> Support:
         grounded=grounded,
         source=corpus.source_of[item.doc_id],
         copies=corpus.clusters.copies.get(item.doc_id, []),
+        restated_by=restated_by,
     )
 
 
+def _supports(group: list[Item], corpus: _Corpus) -> list[Support]:
+    """One entry per source group, wording and quote: the near-duplicates of a source that
+    restate a claim word for word are listed on its first entry (a story of 10,000 edited
+    copies gives one entry per source, not 10,000)."""
+    first: dict[tuple[str, str, str | None], tuple[Item, list[str]]] = {}
+    for item in group:
+        key = (corpus.source_of[item.doc_id], item.claim.text, item.quote)
+        if key in first:
+            first[key][1].extend((item.doc_id, *corpus.clusters.copies.get(item.doc_id, [])))
+        else:
+            first[key] = (item, [])
+    return [_support(item, corpus, restated) for item, restated in first.values()]
+
+
 def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -> DigestClaim:
-    support = [_support(item, corpus) for item in group]
+    support = _supports(group, corpus)
     counted = [s for s in support if s.grounded]
-    articles = {doc for s in counted for doc in (s.doc_id, *s.copies)}
+    articles = {doc for s in counted for doc in s.articles}
     sources = len({s.source for s in counted})
     note = f"{sources} of {total} source{'s' if total != 1 else ''}"
     if len(articles) != sources:
         note += f" ({len(articles)} articles; near-duplicates counted once)"
-    if len(counted) < len(support):
-        note += f"; {len(support) - len(counted)} ungrounded, not counted"
+    ungrounded = sum(len(s.articles) for s in support if not s.grounded)
+    if ungrounded:
+        note += f"; {ungrounded} ungrounded, not counted"
     texts = [s.claim for s in counted] or [s.claim for s in support]
     return DigestClaim(
         id=f"d{number}",
@@ -113,8 +131,9 @@ async def build_digest(
         texts.setdefault(r.doc_id, r.summary)
     seen: dict[str, Signature] = {}
     clusters = cluster([signature(r.doc_id, texts[r.doc_id], seen) for r in ok])
+    del seen  # every text's word and name sets: not needed past clustering
     source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
-    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, {}, _by_story(clusters))
+    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, _by_story(clusters))
     stories = [
         await _story(number, members, corpus, confirm)
         for number, members in enumerate(clusters.stories, start=1)
@@ -134,10 +153,11 @@ async def _story(
     primaries = [doc for doc in members if doc in corpus.clusters.copies]
     parts = corpus.by_story[number]
     groups = parts.groups
+    words: dict[str, set[str]] = {}  # content words by claim text, for this story only
     items = [
         item
         for doc in primaries
-        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], corpus.words)
+        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], words)
     ]
     same_text: dict[tuple[str, str | None], list[Item]] = {}
     for item in items:  # near-duplicates repeat most claims word for word: align each once

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
+from functools import lru_cache
 
 from summarizer._digest.align import Item, negated
 from summarizer._digest.models import Contradiction, ContradictionSide
@@ -47,6 +48,7 @@ _AFFILIATION = re.compile(
 Flag = tuple[str, str, Item, Item, str, str]  # slot, subject, a, b, value of a, value of b
 
 
+@lru_cache(maxsize=1 << 16)  # a quote is compared with many related quotes: parse it once
 def number_slots(text: str) -> dict[str, set[str]]:
     slots: dict[str, set[str]] = defaultdict(set)
     for value, unit in _NUMBER_UNIT.findall(text):
@@ -54,8 +56,10 @@ def number_slots(text: str) -> dict[str, set[str]]:
     return slots
 
 
+@lru_cache(maxsize=1 << 16)
 def dates(text: str, published: str | None) -> dict[int, set[int]]:
-    """month -> years stated; a bare month takes the publication year (or the year before)."""
+    """month -> years stated; a bare month takes the publication year (or the year before).
+    Like :func:`number_slots`, the result is cached: read it, never change it."""
     found: dict[int, set[int]] = defaultdict(set)
     for month_name, year in _MONTH_YEAR.findall(text):
         month = MONTHS[month_name.lower()]

@@ -24,8 +24,10 @@ def _quote(text: str) -> str:
 
 
 def _who(support: Support) -> str:
-    extra = f" (+{_plural(len(support.copies), 'copy', 'copies')})" if support.copies else ""
-    return f"`{support.doc_id}`{extra}"
+    notes = [_plural(len(support.copies), "copy", "copies")] if support.copies else []
+    if support.restated_by:
+        notes.append(_plural(len(support.restated_by), "near-duplicate") + " with the same quote")
+    return f"`{support.doc_id}`" + (f" (+{', '.join(notes)})" if notes else "")
 
 
 def _title(story: Story) -> str:
@@ -41,7 +43,7 @@ def _claim_lines(claim: DigestClaim) -> list[str]:
         if support.grounded and support.source not in shown and len(shown) < SHOWN_QUOTES:
             shown.add(support.source)
             lines.append(f"  - {_who(support)}: {_quote(support.evidence)}")
-    ungrounded = [s.doc_id for s in claim.support if not s.grounded]
+    ungrounded = [doc for s in claim.support if not s.grounded for doc in s.articles]
     if ungrounded:
         lines.append("  - *ungrounded, not counted*: " + ", ".join(f"`{d}`" for d in ungrounded))
     return lines

@@ -27,6 +27,17 @@ class Support(BaseModel):
     copies: list[str] = Field(
         default_factory=list, description="Articles with exactly the same text as doc_id."
     )
+    restated_by: list[str] = Field(
+        default_factory=list,
+        description="Other articles of the same source group that state this claim with the "
+        "same quote, each at its own offset in its own text (near-duplicates with small "
+        "edits), and their copies: one entry for all of them, not one each.",
+    )
+
+    @property
+    def articles(self) -> list[str]:
+        """Every article this entry stands for: doc_id, its copies, the restatements."""
+        return [self.doc_id, *self.copies, *self.restated_by]
 
 
 class DigestClaim(BaseModel):

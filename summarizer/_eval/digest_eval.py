@@ -100,7 +100,7 @@ def _support_scores(
                 best, best_score = claim, score
         expected = set(fact.supported_by)
         found = (
-            {d for s in best.support if s.grounded for d in (s.doc_id, *s.copies)}
+            {d for s in best.support if s.grounded for d in s.articles}
             if best and best_score >= FACT_MATCH
             else set()
         )
