@@ -34,6 +34,7 @@ from summarizer._documents import Document
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import EndpointError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
+from summarizer._quality import Checker
 
 logger = logging.getLogger("summarizer")
 T = TypeVar("T")
@@ -77,6 +78,7 @@ class Summarizer:
             self.resolved = ResolvedConfig(config, engine.name, "an engine was passed in")
         self.config = self.resolved.config
         self.engine = engine
+        self.checker = Checker(engine.instructions)
         self.stopped_by: EndpointError | None = None
 
     @property
@@ -155,6 +157,13 @@ class Summarizer:
             key_points=output.key_points,
             claims=claims,
             warnings=warnings,
+            suspect=self.checker.reasons(
+                doc_id=document.id,
+                article=document.text,
+                summary=output.summary,
+                key_points=output.key_points,
+                claims=claims,
+            ),
             provenance=Provenance(
                 engine=engine.name,
                 model=engine.model,
