@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         EvidenceSpan,
         Provenance,
         SummaryWarning,
+        SuspectReason,
         Usage,
     )
     from summarizer._normalize import NormalizedText, normalize_text
@@ -119,6 +120,7 @@ _LAZY = {
     "EvidenceSpan": "summarizer._models",
     "Provenance": "summarizer._models",
     "SummaryWarning": "summarizer._models",
+    "SuspectReason": "summarizer._models",
     "Usage": "summarizer._models",
     "NormalizedText": "summarizer._normalize",
     "normalize_text": "summarizer._normalize",
@@ -189,6 +191,7 @@ __all__ = [
     "SummarizerConfig",
     "SummarizerError",
     "SummaryWarning",
+    "SuspectReason",
     "TokenChunker",
     "TokenizerError",
     "Usage",

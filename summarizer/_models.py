@@ -127,10 +127,16 @@ class SummaryWarning(BaseModel):
 
 
 class SuspectReason(BaseModel):
-    """Why a schema-valid result is not believable as a summary of its article (see
-    :mod:`summarizer._quality` for how each is decided)."""
+    """Why a schema-valid result is not believable as a summary of its article."""
 
-    code: Literal["no_grounded_claims", "echoes_instructions", "field_name", "unrelated_summary"]
+    code: Literal[
+        "no_grounded_claims", "echoes_instructions", "field_name", "unrelated_summary"
+    ] = Field(
+        description="no_grounded_claims: no claim's quote is in the article; "
+        "echoes_instructions: the summary or a key point only repeats the prompt, the "
+        "schema or the id; field_name: a key point is a schema field name; "
+        "unrelated_summary: the summary is empty or most of its words are not the article's."
+    )
     message: str
 
 
