@@ -34,6 +34,7 @@ person to look at) and lists its :class:`SuspectReason`\\ s; ``summarizer run
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
@@ -48,6 +49,7 @@ from summarizer._models import (
     ReduceDraft,
     SuspectReason,
 )
+from summarizer._schemas import strict_schema
 from summarizer._text import content_words
 
 _TOKEN = re.compile(r"\w+")
@@ -61,12 +63,9 @@ def tokens(text: str) -> list[str]:
 
 @lru_cache(maxsize=1)
 def _schema_text() -> str:
-    """Every field name and description of the drafts a model fills, and the claim kinds."""
-    parts = [kind.value for kind in ClaimKind]
-    for draft in _DRAFTS:
-        for name, field in draft.model_fields.items():
-            parts += [name, field.description or ""]
-    return "\n".join(parts)
+    """The wire schemas a model is given (field names, titles, descriptions, the claim
+    kinds and JSON Schema's own words: ``type``, ``string``, ``array``...)."""
+    return "\n".join(json.dumps(strict_schema(draft)) for draft in (ExtractionDraft, ReduceDraft))
 
 
 @lru_cache(maxsize=1)
