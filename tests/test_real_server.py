@@ -78,7 +78,10 @@ def run(server: LlamaServer, seeds_dir: Path, out: Path, cache: Path) -> dict[st
 
 
 def normalized(text: str) -> str:
-    return " ".join(text.casefold().split())
+    """Case, whitespace runs, curly quotes and the quote marks or stop around a quote
+    ignored (as grounding ignores them)."""
+    folded = text.translate(str.maketrans("‘’“”", "''\"\""))
+    return " ".join(folded.casefold().split()).strip(" '\".,;:")
 
 
 def assert_quotes_honest(result: dict[str, Any], article: str) -> None:
@@ -92,7 +95,8 @@ def assert_quotes_honest(result: dict[str, Any], article: str) -> None:
             assert fuzz.ratio(normalized(located), normalized(span["quote"])) >= 85, claim
         else:
             assert claim["id"] in flagged, claim
-            assert normalized(claim["evidence"]) not in normalized(article), claim
+            quote = normalized(claim["evidence"])
+            assert not quote or quote not in normalized(article), claim
 
 
 def test_seeds_against_llama_cpp_server(server: LlamaServer, seeds_dir: Path, tmp_path: Path):
