@@ -112,9 +112,16 @@ class LlamaServer:
 
     def __enter__(self) -> LlamaServer:
         self.port = free_port()
+        # OpenMP threads that sleep at a barrier instead of spinning: on a machine shared
+        # with other work, spinning made the same request 3.4x slower (82 s vs 24 s wall).
+        env = {**os.environ, "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
         with self.log.open("wb") as out:
             self.process = subprocess.Popen(
-                self.command(), stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                self.command(),
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                env=env,
             )
         try:
             self._wait_until_ready()
