@@ -69,6 +69,7 @@ if TYPE_CHECKING:
         EvidenceSpan,
         Provenance,
         SummaryWarning,
+        SuspectReason,
         Usage,
     )
     from summarizer._normalize import NormalizedText, normalize_text
@@ -121,6 +122,7 @@ _LAZY = {
     "EvidenceSpan": "summarizer._models",
     "Provenance": "summarizer._models",
     "SummaryWarning": "summarizer._models",
+    "SuspectReason": "summarizer._models",
     "Usage": "summarizer._models",
     "NormalizedText": "summarizer._normalize",
     "normalize_text": "summarizer._normalize",
@@ -192,6 +194,7 @@ __all__ = [
     "SummarizerConfig",
     "SummarizerError",
     "SummaryWarning",
+    "SuspectReason",
     "TokenChunker",
     "TokenizerError",
     "Usage",

@@ -24,7 +24,15 @@ from summarizer._models import (
     EvidenceSpan,
     SummaryWarning,
 )
-from summarizer._text import content_words, jaccard, numbers
+from summarizer._text import (
+    STOPWORDS,
+    content_words,
+    jaccard,
+    numbers,
+    split_sentences,
+    stem,
+    words,
+)
 
 NEAR_DUPLICATE = 0.8
 _PUNCTUATION = re.compile(r"[^\w\s]")
@@ -107,10 +115,18 @@ def merge_claims(items: list[tuple[ClaimDraft, int, EvidenceSpan]]) -> list[Clai
 
 
 def speaker_in_text(speaker: str, text: str) -> bool:
-    """True when some part of the speaker's name (3+ letters) appears in the text."""
-    folded = text.casefold()
-    parts = [p for p in re.findall(r"[\w’'.-]+", speaker) if len(p.strip(".")) >= 3]
-    return any(p.casefold().strip(".") in folded for p in parts) if parts else True
+    """True when ``speaker`` is a name the text uses. A name is one phrase, not a sentence
+    or two, and every word of it occurs in the text (ignoring case, a possessive 's, a
+    plural s and words like "the" or "of"): "Shen Dingli", "Dingli" and "Professor Shen
+    Dingli" pass for an article that calls him "Shen Dingli, a professor"; a sentence that
+    merely mentions "China" does not, and neither does a made-up "Ministry of Truth"."""
+    if len(split_sentences(speaker)) > 1:
+        return False
+    named = [stem(word) for word in words(speaker) if word.casefold() not in STOPWORDS]
+    if not named:
+        return False
+    used = {stem(word) for word in words(text)}
+    return all(word in used for word in named)
 
 
 def ground_claims(

@@ -126,6 +126,20 @@ class SummaryWarning(BaseModel):
     claim_id: str | None = None
 
 
+class SuspectReason(BaseModel):
+    """Why a schema-valid result is not believable as a summary of its article."""
+
+    code: Literal[
+        "no_grounded_claims", "echoes_instructions", "field_name", "unrelated_summary"
+    ] = Field(
+        description="no_grounded_claims: no claim's quote is in the article; "
+        "echoes_instructions: the summary or a key point only repeats the prompt, the "
+        "schema or the id; field_name: a key point is a schema field name; "
+        "unrelated_summary: the summary is empty or most of its words are not the article's."
+    )
+    message: str
+
+
 class Usage(BaseModel):
     """Token and call accounting, summed over every attempt (failed ones included)."""
 
@@ -193,6 +207,11 @@ class DocumentSummary(BaseModel):
     key_points: list[str]
     claims: list[Claim]
     warnings: list[SummaryWarning] = Field(default_factory=list)
+    suspect: list[SuspectReason] = Field(
+        default_factory=list,
+        description="Why the result is not believable as a summary of the article; empty "
+        "when it is. A suspect result is schema-valid but should not be trusted as is.",
+    )
     provenance: Provenance
     normalization: dict[str, int] = Field(default_factory=dict)
     chunks: int = 1

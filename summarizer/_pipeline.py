@@ -35,6 +35,7 @@ from summarizer._endpoints import EndpointState
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import EndpointError, SummarizerError
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
+from summarizer._quality import Checker
 
 logger = logging.getLogger("summarizer")
 T = TypeVar("T")
@@ -79,6 +80,7 @@ class Summarizer:
             self.resolved = ResolvedConfig(config, engine.name, "an engine was passed in")
         self.config = self.resolved.config
         self.engine = engine
+        self.checker = Checker(engine.instructions)
         self.stopped_by: EndpointError | None = None
 
     @property
@@ -157,6 +159,13 @@ class Summarizer:
             key_points=output.key_points,
             claims=claims,
             warnings=warnings,
+            suspect=self.checker.reasons(
+                doc_id=document.id,
+                article=document.text,
+                summary=output.summary,
+                key_points=output.key_points,
+                claims=claims,
+            ),
             provenance=Provenance(
                 engine=engine.name,
                 model=engine.model,

@@ -117,6 +117,12 @@ class PromptTemplate(BaseModel):
             {"role": "user", "content": self.fill("user", **values)},
         ]
 
+    def instruction_text(self) -> str:
+        """Every fixed word the template sends, its placeholders' names included: what a
+        reply that merely repeats its instructions would be made of."""
+        fields = ("system", "json_instruction", "user", "reask", "ground_reask")
+        return "\n".join(text for text in (getattr(self, f) for f in fields) if text)
+
     def fill(self, field: str, **values: object) -> str:
         text = getattr(self, field)
         if text is None:

@@ -206,7 +206,11 @@ def markdown(results: Sequence[Result]) -> str:
         meta.append(
             f"engine {provenance.engine}" + (f" ({provenance.model})" if provenance.model else "")
         )
-        lines += [" · ".join(meta), "", result.summary, ""]
+        lines += [" · ".join(meta), ""]
+        if result.suspect:
+            lines += ["> **⚠ Suspect result**: not believable as a summary of this article."]
+            lines += [f"> - {r.code}: {r.message}" for r in result.suspect] + [""]
+        lines += [result.summary, ""]
         if result.key_points:
             lines += ["**Key points**", ""] + [f"- {p}" for p in result.key_points] + [""]
         if result.claims:

@@ -145,10 +145,17 @@ def _summary_section(result: DocumentSummary, index: int, text: str) -> str:
         if w.code != "engine_note"
     )
     grounded = sum(c.grounded for c in result.claims)
+    suspect = "".join(f"<li>{_esc(r.code)}: {_esc(r.message)}</li>" for r in result.suspect)
+    if suspect:
+        suspect = (
+            '<div class="warn suspect"><strong>⚠ Suspect result</strong>: not believable as '
+            f"a summary of this article.<ul>{suspect}</ul></div>"
+        )
     return (
-        f'<section class="article" id="doc-{index}" data-doc="{index}">'
+        f'<section class="article" id="doc-{index}" data-doc="{index}"'
+        f' data-suspect="{"yes" if result.suspect else "no"}">'
         f"<h2>{_esc(result.title or result.doc_id)}</h2>"
-        f'<div class="meta">{" · ".join(meta)}</div><div class="cols"><div>'
+        f'<div class="meta">{" · ".join(meta)}</div><div class="cols"><div>{suspect}'
         f"<p>{_esc(result.summary)}</p>"
         + (f"<h3>Key points</h3><ul>{points}</ul>" if points else "")
         + f"<h3>Claims ({grounded} of {len(result.claims)} grounded)</h3>"
@@ -163,6 +170,11 @@ def _failure_section(result: DocumentFailure, index: int) -> str:
         f"<h2>{_esc(result.doc_id)}</h2><p><strong>Failed</strong> "
         f"({_esc(result.error_type)}): {_esc(result.message)}</p></section>"
     )
+
+
+def _flagged(result: Result) -> bool:
+    """A failed or suspect article: marked in the table of contents."""
+    return isinstance(result, DocumentFailure) or bool(result.suspect)
 
 
 def _select(element_id: str, label: str, options: Sequence[tuple[str, str]]) -> str:
@@ -181,13 +193,14 @@ def results_html(results: Sequence[Result], texts: Mapping[str, str]) -> str:
     kinds = sorted({c.kind.value for c in claims})
     header = (
         f'<h1>Summaries</h1><div class="meta">{len(ok)} of {len(results)} articles '
-        f"summarised; {len(claims)} claims, {sum(c.grounded for c in claims)} grounded</div>"
+        f"summarised ({sum(bool(r.suspect) for r in ok)} suspect); {len(claims)} claims, "
+        f"{sum(c.grounded for c in claims)} grounded</div>"
         + _select("f-kind", "kind", [(k, k) for k in kinds])
         + _select("f-speaker", "speaker", [(s, s) for s in speakers])
         + _select("f-grounded", "grounded", [("yes", "grounded"), ("no", "not grounded")])
     )
     toc = "".join(
-        f'<a href="#doc-{i}"{" class=ungrounded" if isinstance(r, DocumentFailure) else ""}>'
+        f'<a href="#doc-{i}"{" class=ungrounded" if _flagged(r) else ""}>'
         f"{_esc(getattr(r, 'title', None) or r.doc_id)}</a>"
         for i, r in enumerate(results)
     )

@@ -45,6 +45,7 @@ class RunReport:
         done = self.done
         ok = [r for r in done if isinstance(r, DocumentSummary)]
         failed = [r for r in done if isinstance(r, DocumentFailure)]
+        suspect = [r for r in ok if r.suspect]
         claims = sum(len(r.claims) for r in ok)
         grounded = sum(c.grounded for r in ok for c in r.claims)
         usage = sum((r.provenance.usage for r in ok), Usage()) + sum(
@@ -55,6 +56,10 @@ class RunReport:
         return [
             ("documents", f"{len(done)} of {len(self.results)}"),
             ("succeeded", str(len(ok))),
+            (
+                "suspect",
+                f"{len(suspect)} (succeeded, but not believable; see below)" if suspect else "0",
+            ),
             ("failed", str(len(failed))),
             ("claims", str(claims)),
             ("grounded", f"{grounded / claims:.1%}" if claims else "n/a"),
@@ -79,6 +84,10 @@ def print_report(report: RunReport, stream: TextIO) -> None:
         width = max(len(name) for name, _ in report.rows())
         for name, value in report.rows():
             print(f"{name:<{width}}  {value}", file=stream)
+    for result in report.done:
+        if isinstance(result, DocumentSummary) and result.suspect:
+            reasons = "; ".join(reason.message for reason in result.suspect)
+            print(f"suspect: {result.doc_id}: {reasons}", file=stream)
     failures = [r for r in report.done if isinstance(r, DocumentFailure)]
     for failure in failures:
         print(f"failed: {failure.doc_id}: {failure.message}", file=stream)
@@ -101,7 +110,10 @@ def describe_engine(summarizer: Summarizer) -> str:
 def _status(result: Result) -> str:
     if isinstance(result, DocumentSummary):
         grounded = sum(c.grounded for c in result.claims)
-        return f"ok: {len(result.claims)} claims, {grounded} grounded"
+        status = f"ok: {len(result.claims)} claims, {grounded} grounded"
+        if result.suspect:
+            status += " — SUSPECT: " + ", ".join(reason.code for reason in result.suspect)
+        return status
     return f"FAILED: {result.message}"
 
 

@@ -45,7 +45,7 @@ EXPECTED = {
     "Chunk", "TokenChunker",
     # results
     "DocumentSummary", "DocumentFailure", "Claim", "ClaimKind", "EvidenceSpan", "Provenance",
-    "SummaryWarning", "Usage",
+    "SummaryWarning", "SuspectReason", "Usage",
     # the model client and the extension points
     "ChatClient", "Engine", "EngineOutput", "PreparedDocument",
     # the corpus digest

@@ -101,7 +101,7 @@ def cmd_chunk(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Summarise articles; write files to --out and/or one format to stdout."""
-    from summarizer._models import DocumentFailure
+    from summarizer._models import DocumentFailure, DocumentSummary
     from summarizer._pipeline import Summarizer
     from summarizer._runner import describe_engine, print_report, run
 
@@ -130,7 +130,9 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"written to {out}/", file=sys.stderr)
         return EXIT_INTERRUPTED
     results = report.done
-    failed = any(isinstance(r, DocumentFailure) for r in results)
+    failed = any(isinstance(r, DocumentFailure) for r in results) or (
+        args.fail_suspect and any(isinstance(r, DocumentSummary) and r.suspect for r in results)
+    )
     status = "failed" if failed else "ok"
     _finish_log(log, run_id, results, status=status, started=started)
     if not args.quiet:
@@ -249,6 +251,11 @@ def _add_chunk_and_run(commands: argparse._SubParsersAction[argparse.ArgumentPar
     run_parser.add_argument(
         "--dry-run", action="store_true", help="count tokens and estimate cost; call nothing"
     )
+    run_parser.add_argument(
+        "--fail-suspect", action="store_true",
+        help="exit 1, as for a failed article, when a result is suspect (schema-valid but "
+        "not believable: every quote invented, instructions echoed, summary off the article)",
+    )  # fmt: skip
     run_parser.add_argument(
         "--executor", choices=["local", "ray"], default="local",
         help="local (default), or ray: over a Ray cluster (needs the ray extra)",

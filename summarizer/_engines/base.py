@@ -49,6 +49,9 @@ class Engine(ABC):
     prompt_name: str | None = None
     prompt_version: str | None = None
     prompt_hash: str | None = None
+    instructions: str = ""
+    """The fixed text of the engine's prompts (empty without a model): a result that only
+    repeats it is suspect (:mod:`summarizer._quality`)."""
 
     @abstractmethod
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:

@@ -81,6 +81,9 @@ class LLMEngine(Engine):
         self.prompt_version = f"{self.extract_prompt.version}+{self.reduce_prompt.version}"
         both = (self.extract_prompt.sha256 + self.reduce_prompt.sha256).encode()
         self.prompt_hash = hashlib.sha256(both).hexdigest()[:12]
+        self.instructions = "\n".join(
+            prompt.instruction_text() for prompt in (self.extract_prompt, self.reduce_prompt)
+        )
         self.encoding = client.encoding
 
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:

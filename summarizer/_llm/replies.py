@@ -3,6 +3,7 @@ errors, and the content is validated by the response model whatever the mode."""
 
 from __future__ import annotations
 
+import json
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -22,7 +23,10 @@ def check_choice(choice: Any, where: dict[str, Any]) -> None:
 
 
 def parse_json_reply(content: str, model: type[T]) -> T:
-    """Validate a reply, tolerating code fences and text around the JSON object."""
+    """Validate a reply, tolerating code fences and text around the JSON object, and raw
+    control characters (a newline, a tab) inside JSON strings: llama.cpp's ``json_object``
+    grammar lets them through, and re-asking never makes such a model stop. The content is
+    validated by the same model either way."""
     text = content.strip()
     if text.startswith("```"):
         text = text.split("\n", 1)[1] if "\n" in text else ""
@@ -31,7 +35,25 @@ def parse_json_reply(content: str, model: type[T]) -> T:
         first, last = text.find("{"), text.rfind("}")
         if first != -1 and last > first:
             text = text[first : last + 1]
-    return model.model_validate_json(text)
+    try:
+        return model.model_validate_json(text)
+    except ValidationError as error:
+        lenient = _without_raw_control_characters(text, error)
+        if lenient is None:
+            raise
+        return model.model_validate_json(lenient)
+
+
+def _without_raw_control_characters(text: str, error: ValidationError) -> str | None:
+    """``text`` re-encoded when it is JSON only but for raw control characters inside
+    strings (``json.loads(..., strict=False)``); None when that is not what went wrong."""
+    if [item["type"] for item in error.errors()] != ["json_invalid"]:
+        return None
+    try:
+        value = json.loads(text, strict=False)
+    except ValueError:
+        return None
+    return json.dumps(value, ensure_ascii=False)
 
 
 def format_validation_errors(error: ValidationError) -> str:

