@@ -66,6 +66,7 @@ T = TypeVar("T", bound=BaseModel)
 R = TypeVar("R")
 _NO_CONTEXT = CallContext()
 LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
+_FIXED_COUNTS_KEPT = 64  # distinct system blocks whose token counts are remembered
 
 
 @dataclass
@@ -85,6 +86,16 @@ class _Call(Generic[T]):
     template: PromptTemplate
     step: str
     context: CallContext
+
+
+def read_structured(content: str, response_model: type[T]) -> T:
+    """The reply validated straight from its text (a model's usual, bare JSON object), else
+    by :func:`parse_json_reply`, which tolerates fences and text around the object; its
+    ValidationError is what a re-ask sends back."""
+    try:
+        return response_model.model_validate_json(content)
+    except ValidationError:
+        return parse_json_reply(content, response_model)
 
 
 class ChatClient:
@@ -127,6 +138,8 @@ class ChatClient:
         self.endpoint = self.transport.endpoint
         self.modes = ModeNegotiator(config.structured_modes, self.endpoint)
         self._inflight = InFlight()
+        self._fixed_counts: dict[str, int] = {}
+        self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str]] = {}
 
     # -- public ------------------------------------------------------------------------------
 
@@ -145,7 +158,30 @@ class ChatClient:
         return self.accountant.spent_usd
 
     def count_tokens(self, messages: list[Message]) -> int:
-        return sum(self.encoding.count(m["content"]) + 4 for m in messages) + 3
+        """Tokens of ``messages`` as sent; the system block (the same text on every call)
+        is counted once and remembered."""
+        total = 3
+        for message in messages:
+            content = message["content"]
+            if message["role"] == "system":
+                count = self._fixed_counts.get(content)
+                if count is None:
+                    if len(self._fixed_counts) >= _FIXED_COUNTS_KEPT:
+                        self._fixed_counts.clear()
+                    count = self._fixed_counts[content] = self.encoding.count(content)
+            else:
+                count = self.encoding.count(content)
+            total += count + 4
+        return total
+
+    def _schema(self, response_model: type[BaseModel]) -> tuple[dict[str, Any], str]:
+        """The strict schema of ``response_model`` and its hash, built once per model (the
+        request only reads the schema)."""
+        found = self._schemas.get(response_model)
+        if found is None:
+            schema = strict_schema(response_model)
+            found = self._schemas[response_model] = (schema, schema_hash(schema))
+        return found
 
     async def structured(
         self,
@@ -159,13 +195,13 @@ class ChatClient:
     ) -> StructuredReply[T]:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
         ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
-        schema = strict_schema(response_model)
+        schema, schema_digest = self._schema(response_model)
         limit = max_output_tokens or self.config.max_output_tokens
         key = cache_key(
             model=self.config.model,
             endpoint=self.endpoint,
             prompt=template.sha256,
-            schema=schema_hash(schema),
+            schema=schema_digest,
             temperature=self.config.temperature,
             max_output_tokens=limit,
             messages=messages,
@@ -285,7 +321,7 @@ class ChatClient:
                 continue
             content = self.transport.redact(choice.message.content or "")
             try:
-                return StructuredReply(parse_json_reply(content, call.response_model), usage, mode)
+                return StructuredReply(read_structured(content, call.response_model), usage, mode)
             except ValidationError as invalid:
                 if usage.reasks >= self.config.max_reasks:
                     raise InvalidModelOutputError(
