@@ -167,18 +167,69 @@ def serve(replies_path: Path, latency: float) -> None:
 # -- one measured run, in a process of its own ----------------------------------------------
 
 
-def run(base_url: str, count: int, concurrency: int, profile: bool) -> None:
+async def pipeline_calls(base_url: str, documents: list[Any], width: int) -> int:
+    """Summarise ``documents`` through the whole pipeline; the model calls it made."""
     from summarizer._models import DocumentSummary
 
+    summarizer = summarizer_for(base_url, width)
+    results = await summarizer.asummarize_many(documents)
+    await summarizer.aclose()
+    ok = [r for r in results if isinstance(r, DocumentSummary)]
+    if len(ok) != len(documents):
+        raise SystemExit(f"{len(documents) - len(ok)} documents failed: {results[0]!r}"[:300])
+    return sum(r.provenance.usage.requests for r in ok)
+
+
+def client_calls(base_url: str, documents: list[Any], width: int) -> Any:
+    """The same extract calls straight through ``ChatClient.structured`` (the prompts built
+    before the clock starts): the client alone, without normalising or grounding."""
+    from summarizer import LLMConfig
+    from summarizer._client import ChatClient
+    from summarizer._llm.context import CallContext
+    from summarizer._models import ExtractionDraft
+    from summarizer._normalize import normalize_text
+    from summarizer._prompts import load_prompt
+
+    template = load_prompt("extract")
+    prompts = [
+        template.messages(
+            summary_words=120, part_note="", doc_id=d.id, article=normalize_text(d.text).text
+        )
+        for d in documents
+    ]
+
+    async def go() -> int:
+        config = LLMConfig(
+            model="gpt-4o-mini", base_url=base_url, api_key="unused", concurrency=width
+        )
+        client = ChatClient(config)
+        slots = asyncio.Semaphore(width)
+
+        async def one(doc_id: str, messages: list[dict[str, str]]) -> int:
+            async with slots:
+                reply = await client.structured(
+                    messages, ExtractionDraft, template=template, context=CallContext(doc_id)
+                )
+                return reply.usage.requests
+
+        calls = await asyncio.gather(
+            *(one(d.id, m) for d, m in zip(documents, prompts, strict=True))
+        )
+        await client.aclose()
+        return sum(calls)
+
+    return go()
+
+
+def run(base_url: str, count: int, concurrency: int, profile: bool, client_only: bool) -> None:
     documents = articles(count)
 
-    async def measure(docs: list[Any], width: int) -> list[Any]:
-        summarizer = summarizer_for(base_url, width)
-        results = await summarizer.asummarize_many(docs)
-        await summarizer.aclose()
-        return list(results)
+    def measure(docs: list[Any], width: int) -> int:
+        if client_only:
+            return asyncio.run(client_calls(base_url, docs, width))
+        return asyncio.run(pipeline_calls(base_url, docs, width))
 
-    asyncio.run(measure(documents[:4], 4))  # warm-up: imports, encodings, templates
+    measure(documents[:4], 4)  # warm-up: imports, encodings, templates
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -186,12 +237,8 @@ def run(base_url: str, count: int, concurrency: int, profile: bool) -> None:
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
     cpu, started = time.process_time(), time.perf_counter()
-    results = asyncio.run(measure(documents, concurrency))
+    calls = measure(documents, concurrency)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    ok = [r for r in results if isinstance(r, DocumentSummary)]
-    if len(ok) != len(documents):
-        raise SystemExit(f"{len(documents) - len(ok)} documents failed: {results[0]!r}"[:300])
-    calls = sum(r.provenance.usage.requests for r in ok)
     row: dict[str, Any] = {
         "wall": wall,
         "cpu": cpu,
@@ -267,7 +314,7 @@ def start_server(replies: Path, latency: float) -> tuple[subprocess.Popen[str], 
 
 
 def measure_in_child(
-    source: str | None, url: str, count: int, concurrency: int, profile: bool
+    source: str | None, url: str, count: int, concurrency: int, profile: bool, client_only: bool
 ) -> dict[str, Any]:
     env = dict(os.environ)
     if source is not None:  # import summarizer from another checkout
@@ -275,6 +322,7 @@ def measure_in_child(
     command = [sys.executable, str(HERE), "run", "--url", url]
     command += ["--articles", str(count), "--concurrency", str(concurrency)]
     command += ["--profile"] if profile else []
+    command += ["--client-only"] if client_only else []
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({source or 'this tree'}): {done.stderr[-2000:]}")
@@ -286,7 +334,8 @@ def drive(args: argparse.Namespace) -> None:
     variants: list[tuple[str, str | None]] = [
         (label, path) for label, _, path in (v.partition("=") for v in args.variant)
     ]
-    variants.append(("this tree", None))
+    if not args.variants_only:
+        variants.append(("this tree", None))
     with tempfile.TemporaryDirectory() as folder:
         replies = args.replies or Path(folder) / "replies.json"
         if not replies.exists():
@@ -304,7 +353,9 @@ def drive(args: argparse.Namespace) -> None:
                 for concurrency in args.concurrency:
                     for label, source in variants:
                         profile = concurrency in args.profile
-                        row = measure_in_child(source, url, args.articles, concurrency, profile)
+                        row = measure_in_child(
+                            source, url, args.articles, concurrency, profile, args.client_only
+                        )
                         report(row, latency, concurrency, label)
             finally:
                 server.terminate()
@@ -335,11 +386,20 @@ def main() -> None:
     run_parser.add_argument("--articles", type=int, required=True)
     run_parser.add_argument("--concurrency", type=int, required=True)
     run_parser.add_argument("--profile", action="store_true")
+    run_parser.add_argument("--client-only", action="store_true")
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--latency", type=float, nargs="+", default=[1.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--profile", type=int, nargs="*", default=[], metavar="CONCURRENCY")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument(
+        "--variants-only", action="store_true", help="measure the --variant trees, not this one"
+    )
+    parser.add_argument(
+        "--client-only",
+        action="store_true",
+        help="time ChatClient.structured alone on the prompts, not the whole pipeline",
+    )
     parser.add_argument(
         "--replies", type=Path, help="keep the rendered replies in this file (reused if present)"
     )
@@ -347,7 +407,7 @@ def main() -> None:
     if args.command == "serve":
         serve(args.replies, args.latency)
     elif args.command == "run":
-        run(args.url, args.articles, args.concurrency, args.profile)
+        run(args.url, args.articles, args.concurrency, args.profile, args.client_only)
     else:
         drive(args)
 
