@@ -33,6 +33,7 @@ conversation itself (steps 4, 6 and 7) is here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -88,6 +89,21 @@ class _Call(Generic[T]):
     context: CallContext
 
 
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Hide the objects alive now (chiefly the thousands of classes and types the SDK
+    creates on import) from the cyclic garbage collector, once per process: every full
+    collection would walk them all again, and a wide run triggers several a second. A
+    collection first, so no garbage is kept; the objects are still freed by refcount."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
 def read_structured(content: str, response_model: type[T]) -> T:
     """The reply validated straight from its text (a model's usual, bare JSON object), else
     by :func:`parse_json_reply`, which tolerates fences and text around the object; its
@@ -115,6 +131,7 @@ class ChatClient:
         """``shared_limits`` and ``ledger``: rate limits and a budget held with other
         processes (a cluster's coordinator), on top of this client's own."""
         config = config.resolve()  # a no-op for a config the Summarizer already resolved
+        freeze_startup_objects()
         self.config = config
         self.cache = cache
         self.encoding = encoding_for_model(config.model, override=config.encoding)
