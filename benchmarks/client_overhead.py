@@ -273,6 +273,8 @@ def top_costs(profiler: Any, calls: int) -> dict[str, Any]:
 
     def walk(frame: Any, stack: frozenset[str]) -> None:
         nonlocal total
+        if frame.function.startswith("["):  # pyinstrument's own: idle, awaiting
+            return
         name = f"{_area(frame.file_path or '')}:{frame.function}"
         if name not in stack:
             inside[name] += frame.time
@@ -334,6 +336,9 @@ def drive(args: argparse.Namespace) -> None:
     variants: list[tuple[str, str | None]] = [
         (label, path) for label, _, path in (v.partition("=") for v in args.variant)
     ]
+    for label, path in variants:
+        if not (Path(path or ".") / "summarizer" / "__init__.py").is_file():
+            raise SystemExit(f"--variant {label}={path}: no summarizer package there")
     if not args.variants_only:
         variants.append(("this tree", None))
     with tempfile.TemporaryDirectory() as folder:
