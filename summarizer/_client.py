@@ -33,6 +33,7 @@ conversation itself (steps 4, 6 and 7) is here.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -73,6 +74,7 @@ R = TypeVar("R")
 _NO_CONTEXT = CallContext()
 MIN_OUTPUT_TOKENS = 256
 LEASE_POLL_SECONDS = 0.2  # how often a process waiting on another's request looks again
+_FIXED_COUNTS_KEPT = 64  # distinct system blocks whose token counts are remembered
 
 
 def _known_mode(value: str | None) -> StructuredMode | None:
@@ -99,6 +101,34 @@ class _Call(Generic[T]):
     template: PromptTemplate
     step: str
     context: CallContext
+
+
+_startup_frozen = False
+
+
+def freeze_startup_objects() -> None:
+    """Hide the objects alive now (chiefly the thousands of classes and types the SDK
+    creates on import) from the cyclic garbage collector, once per process: every full
+    collection would walk them all again, and a wide run triggers several a second. A
+    collection first, so no garbage is kept; the objects are still freed by refcount.
+
+    It changes the whole process's collector, so only the command line, which owns its
+    process, calls it; a library embedded in someone else's program must not."""
+    global _startup_frozen
+    if not _startup_frozen:
+        _startup_frozen = True
+        gc.collect()
+        gc.freeze()
+
+
+def read_structured(content: str, response_model: type[T]) -> T:
+    """The reply validated straight from its text (a model's usual, bare JSON object), else
+    by :func:`parse_json_reply`, which tolerates fences and text around the object; its
+    ValidationError is what a re-ask sends back."""
+    try:
+        return response_model.model_validate_json(content)
+    except ValidationError:
+        return parse_json_reply(content, response_model)
 
 
 class ChatClient:
@@ -155,6 +185,8 @@ class ChatClient:
             config.context_window, (known.context_window if known else None) or 10**9
         )
         self._inflight = InFlight()
+        self._fixed_counts: dict[str, int] = {}
+        self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str]] = {}
 
     def _remember_mode(self, mode: StructuredMode) -> None:
         if self.state is not None:
@@ -191,7 +223,30 @@ class ChatClient:
         return min(limit, max(MIN_OUTPUT_TOKENS, self.context_window // 2))
 
     def count_tokens(self, messages: list[Message]) -> int:
-        return sum(self.encoding.count(m["content"]) + 4 for m in messages) + 3
+        """Tokens of ``messages`` as sent; the system block (the same text on every call)
+        is counted once and remembered."""
+        total = 3
+        for message in messages:
+            content = message["content"]
+            if message["role"] == "system":
+                count = self._fixed_counts.get(content)
+                if count is None:
+                    if len(self._fixed_counts) >= _FIXED_COUNTS_KEPT:
+                        self._fixed_counts.clear()
+                    count = self._fixed_counts[content] = self.encoding.count(content)
+            else:
+                count = self.encoding.count(content)
+            total += count + 4
+        return total
+
+    def _schema(self, response_model: type[BaseModel]) -> tuple[dict[str, Any], str]:
+        """The strict schema of ``response_model`` and its hash, built once per model (the
+        request only reads the schema)."""
+        found = self._schemas.get(response_model)
+        if found is None:
+            schema = strict_schema(response_model)
+            found = self._schemas[response_model] = (schema, schema_hash(schema))
+        return found
 
     async def structured(
         self,
@@ -205,13 +260,13 @@ class ChatClient:
     ) -> StructuredReply[T]:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
         ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
-        schema = strict_schema(response_model)
+        schema, schema_digest = self._schema(response_model)
         limit = self.output_limit(max_output_tokens)
         key = cache_key(
             model=self.config.model,
             endpoint=self.endpoint,
             prompt=template.sha256,
-            schema=schema_hash(schema),
+            schema=schema_digest,
             temperature=self.config.temperature,
             max_output_tokens=limit,
             messages=messages,
@@ -328,7 +383,7 @@ class ChatClient:
                 continue
             content = self.transport.redact(choice.message.content or "")
             try:
-                return StructuredReply(parse_json_reply(content, call.response_model), usage, mode)
+                return StructuredReply(read_structured(content, call.response_model), usage, mode)
             except ValidationError as invalid:
                 if usage.reasks >= self.config.max_reasks:
                     raise InvalidModelOutputError(

@@ -101,6 +101,7 @@ def cmd_chunk(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Summarise articles; write files to --out and/or one format to stdout."""
+    from summarizer._client import freeze_startup_objects
     from summarizer._models import DocumentFailure, DocumentSummary
     from summarizer._pipeline import Summarizer
     from summarizer._runner import describe_engine, print_report, run
@@ -110,6 +111,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         config = _keyless(config)
     summarizer = Summarizer(config)
+    freeze_startup_objects()  # this process is ours: the SDK's types need no more scans
     if not args.quiet:
         print(describe_engine(summarizer), file=sys.stderr)
     if args.dry_run:

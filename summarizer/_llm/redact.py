@@ -19,6 +19,8 @@ _PATTERNS = [
     re.compile(r"(?i)((?:api[-_]?key|authorization)[\"']?\s*[:=]\s*[\"']?)[^\s\"',;}]{8,}"),
     re.compile(r"\b(sk-)[A-Za-z0-9_\-]{16,}"),
 ]
+# One pass that finds whether any of _PATTERNS can match (most text holds none of them).
+_ANY_PATTERN = re.compile(r"(?i)bearer\s|api[-_]?key|authorization|\bsk-")
 _MIN_SECRET = 6  # shorter values ("k", "none") would cut ordinary words out of messages
 
 
@@ -32,6 +34,8 @@ class Redactor:
         for secret in self.secrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
+        if _ANY_PATTERN.search(text) is None:
+            return text
         for pattern in _PATTERNS:
             text = pattern.sub(lambda m: m.group(1) + REDACTED, text)
         return text

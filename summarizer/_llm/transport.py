@@ -17,12 +17,15 @@ become :class:`EndpointError`, with a hint naming what to check.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import itertools
 import logging
 import math
 import re
+import ssl
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -43,6 +46,7 @@ from summarizer._errors import (
     QuotaExceededError,
 )
 from summarizer._llm.accounting import Accountant
+from summarizer._llm.completion import ChatReply, UnusableReply, read_reply
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.modes import ModeRejected, rejects_mode
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
@@ -60,7 +64,7 @@ _ENDPOINT_HINTS = {
     404: "no such model or path at this endpoint: check --model (SUMMARIZER_MODEL) and "
     "--base-url (OPENAI_BASE_URL)",
 }
-POOL_SHARD_SIZE = 16
+POOL_SHARD_SIZE = 4
 STREAM_LOG_EVERY = 200  # chunks between debug lines of a streamed reply
 
 
@@ -144,6 +148,17 @@ def unusable_reason(response: Any) -> str | None:
     return None
 
 
+def post_arguments(request: dict[str, Any]) -> tuple[dict[str, Any], openai.RequestOptions]:
+    """The JSON body and SDK request options of ``chat.completions.create(**request)``:
+    ``extra_body`` merged into the body, ``extra_headers`` sent as headers, bearer auth."""
+    body = {k: v for k, v in request.items() if k not in ("extra_body", "extra_headers")}
+    body.update(request.get("extra_body") or {})
+    options: openai.RequestOptions = {"security": {"bearer_auth": True}}
+    if request.get("extra_headers"):
+        options["headers"] = request["extra_headers"]
+    return body, options
+
+
 def transient(error: BaseException) -> bool:
     if isinstance(error, openai.APIConnectionError | Unusable | DeadlineExceeded):
         return True
@@ -183,10 +198,15 @@ class Transport:
         self._owns_http = http_client is None
         # httpcore's pool rescans every connection on every event, so its cost grows with
         # the square of the requests in flight: above POOL_SHARD_SIZE concurrent requests,
-        # spread them over several clients, each with its own small pool.
+        # spread them over several clients, each with its own small pool. A request goes
+        # to the shard with the fewest in flight, so no pool holds more than
+        # POOL_SHARD_SIZE connections; the shards share one TLS context (building one
+        # reads the CA bundle: tens of ms each).
         shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
         self._shards = shards
+        self._tls: ssl.SSLContext | None = None
         self._pool = self._new_pool()
+        self._busy = [0] * shards
         self._loop: asyncio.AbstractEventLoop | None = None
         self._turn = itertools.count()
         self.redact = Redactor(
@@ -200,14 +220,19 @@ class Transport:
         return [self._make_openai() for _ in range(self._shards)]
 
     def _make_openai(self) -> openai.AsyncOpenAI:
+        common = dict(self._common)
+        if common["http_client"] is None:  # the SDK's default client, with the shared TLS
+            if self._tls is None:
+                self._tls = httpx.create_ssl_context()
+            common["http_client"] = openai.DefaultAsyncHttpxClient(verify=self._tls)
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=self.config.base_url or "",
                 api_version=self.config.azure_api_version,
-                **self._common,
+                **common,
             )
         return openai.AsyncOpenAI(
-            base_url=self.config.base_url, organization=self.config.organization, **self._common
+            base_url=self.config.base_url, organization=self.config.organization, **common
         )
 
     def _sdk(self) -> openai.AsyncOpenAI:
@@ -221,6 +246,18 @@ class Transport:
                 self.limiter.rebind()
             self._loop = loop
         return self._pool[next(self._turn) % len(self._pool)]
+
+    @contextlib.contextmanager
+    def _least_busy(self) -> Iterator[openai.AsyncOpenAI]:
+        """The SDK client of the pool with the fewest requests in flight, held for one."""
+        self._sdk()  # binds the pool to the running loop
+        busy = self._busy
+        shard = busy.index(min(busy)) if len(busy) > 1 else 0
+        busy[shard] += 1
+        try:
+            yield self._pool[shard]
+        finally:
+            busy[shard] -= 1
 
     async def release_connections(self) -> None:
         """Close the connections of the running event loop before it ends (the sync API
@@ -307,15 +344,24 @@ class Transport:
             raise Unusable(reason)
         return response
 
-    async def _create(self, request: dict[str, Any]) -> Any:
-        """One SDK call under the total deadline; a body that is not JSON is Unusable."""
-        call = self._sdk().chat.completions.create(**request)
+    async def _create(self, request: dict[str, Any]) -> ChatReply:
+        """One SDK call under the total deadline, the reply read once from its bytes (see
+        :mod:`summarizer._llm.completion`); a body that is not JSON is Unusable.
+
+        The SDK sends the request (headers, auth, Azure routing, its typed errors) but
+        neither re-walks the body through its parameter types nor builds its own reply
+        objects: ``request`` is already the wire body."""
+        body, options = post_arguments(request)
+        with self._least_busy() as sdk:
+            call = sdk.post("/chat/completions", cast_to=httpx.Response, body=body, options=options)
+            try:
+                response = await asyncio.wait_for(call, self.config.timeout_seconds)
+            except asyncio.TimeoutError:
+                raise DeadlineExceeded() from None
         try:
-            return await asyncio.wait_for(call, self.config.timeout_seconds)
-        except asyncio.TimeoutError:
-            raise DeadlineExceeded() from None
-        except (ValueError, openai.APIResponseValidationError) as error:
-            raise Unusable(f"a body that is not a chat completion ({error})") from None
+            return read_reply(response.content)
+        except UnusableReply as error:
+            raise Unusable(error.reason) from None
 
     async def _create_streamed(self, request: dict[str, Any], prompt_tokens: int) -> Any:
         """One streamed SDK call under the total deadline, assembled into the chat

@@ -1,0 +1,184 @@
+"""The per-call path of the client stays cheap without changing what it does: the reply is
+read once from the response bytes, pool shards stay small, fixed work is done once."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from contextlib import ExitStack
+from typing import Any
+
+import httpx
+import pytest
+import respx
+
+from summarizer._client import ChatClient, read_structured
+from summarizer._config import LLMConfig
+from summarizer._llm.completion import UnusableReply, read_reply
+from summarizer._llm.redact import REDACTED, Redactor
+from summarizer._llm.transport import POOL_SHARD_SIZE, post_arguments
+from summarizer._models import ExtractionDraft
+
+from .fakes import BASE_URL, SECRET, completion, ok, request_json
+from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE, ask, make_client
+
+
+def test_a_reply_is_read_from_its_bytes_with_the_fields_the_client_uses() -> None:
+    body = httpx.Response(200, json=completion(GOOD, cached_tokens=7)).content
+    reply = read_reply(body)
+    assert reply.choices is not None and reply.choices[0].message is not None
+    assert reply.choices[0].finish_reason == "stop"
+    assert reply.choices[0].message.content is not None
+    assert reply.usage is not None and reply.usage.prompt_tokens == 100
+    assert reply.usage.prompt_tokens_details is not None
+    assert reply.usage.prompt_tokens_details.cached_tokens == 7
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        (b"", "an empty body"),
+        (b"  \n", "an empty body"),
+        (b"<html>Bad gateway</html>", "a non-JSON body ('<html>Bad gateway</html>')"),
+        (b"[1, 2]", "a body that is not a chat completion"),
+        (b'{"choices": "none"}', "a body that is not a chat completion (choices:"),
+    ],
+)
+def test_a_body_that_is_no_reply_says_what_it_is(body: bytes, reason: str) -> None:
+    with pytest.raises(UnusableReply) as raised:
+        read_reply(body)
+    assert raised.value.reason.startswith(reason)
+
+
+def test_the_wire_body_is_the_create_arguments_with_extra_body_merged() -> None:
+    request = {
+        "model": "m",
+        "messages": MESSAGES,
+        "max_tokens": 5,
+        "extra_headers": {"X-Summarizer-Step": "extract"},
+        "extra_body": {"response_format": {"type": "json_object"}},
+    }
+    body, options = post_arguments(request)
+    assert body == {
+        "model": "m",
+        "messages": MESSAGES,
+        "max_tokens": 5,
+        "response_format": {"type": "json_object"},
+    }
+    assert options == {
+        "security": {"bearer_auth": True},
+        "headers": {"X-Summarizer-Step": "extract"},
+    }
+
+
+async def test_the_request_on_the_wire_is_what_the_sdk_sends() -> None:
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(return_value=ok(GOOD))
+        reply = await ask(make_client(organization="org-1"))
+    assert reply.value.summary == GOOD["summary"]
+    request = route.calls[0].request
+    assert request.headers["authorization"] == f"Bearer {SECRET}"
+    assert request.headers["openai-organization"] == "org-1"
+    assert request.headers["x-summarizer-step"] == "extract"
+    assert request.headers["content-type"] == "application/json"
+    assert request_json(route.calls[0])["response_format"]["type"] == "json_schema"
+
+
+def test_a_request_goes_to_the_least_busy_shard_so_no_pool_outgrows_its_size() -> None:
+    client = make_client(concurrency=4 * POOL_SHARD_SIZE)
+    transport = client.transport
+    assert len(transport._pool) == 4
+
+    async def hold_all() -> list[int]:
+        with ExitStack() as held:
+            shards = [id(held.enter_context(transport._least_busy())) for _ in range(16)]
+            assert max(transport._busy) == min(transport._busy) == 16 // 4
+            counts = [shards.count(id(sdk)) for sdk in transport._pool]
+        assert transport._busy == [0, 0, 0, 0]
+        return counts
+
+    assert asyncio.run(hold_all()) == [4, 4, 4, 4]
+
+
+def test_the_system_block_is_counted_once_and_the_total_stays_exact() -> None:
+    client = make_client()
+    exact = client.count_tokens(MESSAGES)
+    counted: list[str] = []
+    real = client.encoding
+
+    class Counting:
+        def count(self, text: str) -> int:
+            counted.append(text)
+            return real.count(text)
+
+    client.encoding = Counting()  # type: ignore[assignment]
+    try:
+        assert client.count_tokens(MESSAGES) == exact
+        assert client.count_tokens(MESSAGES) == exact
+    finally:
+        client.encoding = real
+    expected = sum(real.count(m["content"]) + 4 for m in MESSAGES) + 3
+    assert exact == expected
+    assert counted == [MESSAGES[1]["content"]] * 2  # the system block came from memory
+
+
+def test_the_schema_is_built_once_per_model() -> None:
+    client = make_client()
+    first, digest = client._schema(ExtractionDraft)
+    again, same = client._schema(ExtractionDraft)
+    assert first is again and digest == same
+
+
+def test_a_bare_reply_and_a_fenced_one_validate_alike() -> None:
+    bare = json.dumps(GOOD)
+    fenced = f"Here it is:\n```json\n{bare}\n```"
+    assert read_structured(bare, ExtractionDraft) == read_structured(fenced, ExtractionDraft)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Authorization: Bearer abcdefgh12345678",
+        '{"api_key": "abcdefgh12345678"}',
+        "key sk-abcdefghijklmnop1234",
+        f"echo {SECRET}",
+    ],
+)
+def test_redaction_still_cuts_what_looks_like_a_key(text: str) -> None:
+    redacted = Redactor([SECRET])(text)
+    assert REDACTED in redacted and "abcdefgh12345678" not in redacted
+    assert SECRET not in redacted
+
+
+def test_text_without_anything_key_like_comes_back_as_is() -> None:
+    text = '{"summary": "The mayor said the bridge reopens on Friday."}'
+    assert Redactor([SECRET])(text) is text
+
+
+async def test_many_calls_in_flight_share_pools_and_all_succeed() -> None:
+    client = ChatClient(
+        LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=32)
+    )
+    seen: list[Any] = []
+
+    def reply(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return ok(GOOD)
+
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=reply)
+        replies = await asyncio.gather(
+            *(
+                client.structured(
+                    [MESSAGES[0], {"role": "user", "content": f"Article {i}."}],
+                    ExtractionDraft,
+                    template=TEMPLATE,
+                    context=CONTEXT,
+                )
+                for i in range(64)
+            )
+        )
+    await client.aclose()
+    assert len(seen) == 64 and all(r.value.summary == GOOD["summary"] for r in replies)
+    assert client.transport._busy == [0] * len(client.transport._pool)
+    assert client.usage.requests == 64 and client.usage.prompt_tokens == 64 * 100
