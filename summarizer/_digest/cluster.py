@@ -42,6 +42,7 @@ from typing import TypeVar
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 from datasketch.hashfunc import sha1_hash32
+from datasketch.minhash import _fmix
 
 from summarizer._normalize import MONTHS
 from summarizer._text import STOPWORDS, content_words, jaccard
@@ -96,6 +97,44 @@ def entities(text: str) -> set[str]:
 def _token_hash(token: str) -> int:
     """datasketch's default token hash, once per distinct word (a corpus repeats its words)."""
     return int(sha1_hash32(token.encode("utf-8")))
+
+
+_A, _B = (np.asarray(p, dtype=np.uint32) for p in _TEMPLATE.permutations)
+_EMPTY = _TEMPLATE.hashvalues.astype(np.uint64)
+CHUNK_TOKENS = 1 << 18  # tokens per numpy batch: 64 MiB of permuted values at a time
+
+
+def minhashes(token_sets: Sequence[Iterable[str]]) -> np.ndarray:
+    """The MinHash values datasketch gives each set's UTF-8 tokens (``scheme="affine32"``,
+    ``seed=7``: same hash, same permutations; see :func:`minhash`), for all sets at once:
+    each distinct token is hashed and mixed once, and the permutation and minimum run over
+    one numpy array per batch of ``CHUNK_TOKENS`` tokens instead of one MinHash object per
+    set. One row per set (``uint64``); an empty set keeps datasketch's initial values."""
+    assert _TEMPLATE.scheme == "affine32", "datasketch's default MinHash scheme changed"
+    out = np.tile(_EMPTY, (len(token_sets), 1))
+    lengths = np.zeros(len(token_sets), dtype=np.int64)
+    flat: list[int] = []
+    first = 0
+
+    def flush(stop: int) -> None:
+        nonlocal flat, first
+        if flat:
+            mixed = _fmix(np.asarray(flat, dtype=np.uint32), 32)
+            hashed = mixed[:, None] * _A + _B  # wraps mod 2^32, as datasketch's
+            sizes = lengths[first:stop]
+            rows = np.flatnonzero(sizes)
+            offsets = np.concatenate(([0], np.cumsum(sizes[rows])[:-1]))
+            out[first + rows] = np.minimum.reduceat(hashed, offsets, axis=0)
+        flat, first = [], stop
+
+    for index, tokens in enumerate(token_sets):
+        before = len(flat)
+        flat.extend(_token_hash(token) for token in tokens)
+        lengths[index] = len(flat) - before
+        if len(flat) >= CHUNK_TOKENS:
+            flush(index + 1)
+    flush(len(token_sets))
+    return out
 
 
 def minhash(tokens: Iterable[str]) -> MinHash:
@@ -262,11 +301,11 @@ def source_groups(
     weight = name_weights(primaries)
     groups = UnionFind(by_id)
     pairs = []
-    values = np.empty((len(primaries), NUM_PERM), dtype=np.uint64)
+    values = minhashes([sig.words for sig in primaries])
+    names = minhashes([sig.entities for sig in primaries])
     for index, sig in enumerate(primaries):
-        values[index] = minhash(sig.words).hashvalues
         hashed = words_lsh.keys(values[index])
-        named = names_lsh.keys(minhash(sig.entities).hashvalues)
+        named = names_lsh.keys(names[index])
         candidates = words_lsh.query(hashed)
         if candidates and sig.entities:  # a retelling shares words *and* names
             candidates &= names_lsh.query(named)
