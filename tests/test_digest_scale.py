@@ -207,3 +207,23 @@ async def test_digest_md_reads_top_down_contents_then_stories_largest_first(
     assert f"Single-source facts ({SHOWN_UNIQUE} of {len(seed_story.unique)};" in markdown
     assert markdown.count("<details>") == markdown.count("</details>") >= 1
     assert "5 stories of one article" in markdown
+
+
+def test_batched_minhash_and_content_words_match_the_originals(seeds_dir: Path) -> None:
+    """The numpy-batched MinHash gives datasketch's values (empty sets included), and the
+    digest's per-word content-word cache gives ``content_words``' words."""
+    import importlib
+
+    import numpy as np
+
+    from summarizer._text import content_words
+
+    cluster = importlib.import_module("summarizer._digest.cluster")
+    texts = [d.text for d in load_articles([seeds_dir]).documents] + distinct_articles(20)
+    sets = [set(content_words(text)) for text in texts] + [set()]
+    sets += [cluster.entities(text) for text in texts]
+    batched = cluster.minhashes(sets)
+    for row, tokens in zip(batched, sets, strict=True):
+        assert np.array_equal(row, cluster.minhash(tokens).hashvalues.astype(np.uint64))
+    for text in texts:
+        assert cluster.text_words(text) == content_words(text)
