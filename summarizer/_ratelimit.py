@@ -137,7 +137,7 @@ class AdaptiveConcurrency:
             except asyncio.CancelledError:
                 if waiter.done() and not waiter.cancelled():
                     self.release()
-                else:
+                elif waiter in self._waiters:  # _wake may have dropped it already
                     self._waiters.remove(waiter)
                 raise
         else:

@@ -424,3 +424,56 @@ async def test_a_failure_names_its_attempts_once_and_they_match_the_usage() -> N
     assert text.count("attempt") == 1 and "3 attempts" in text
     assert raised.value.attempts == raised.value.usage.requests == 3  # type: ignore[union-attr]
     assert client.usage.retries == 2
+
+
+class _DropAfterFirstChunk(httpx.AsyncByteStream):
+    """One chunk of a stream, then the connection drops."""
+
+    def __init__(self, first: bytes):
+        self.first = first
+
+    async def __aiter__(self):  # type: ignore[override]
+        yield self.first
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message")
+
+
+async def test_a_stream_dropped_midway_is_retried_as_a_connection_error() -> None:
+    first = _sse(json.dumps(GOOD), usage=None).content.split(b"\n\n")[0] + b"\n\n"
+    dropped = httpx.Response(
+        200, stream=_DropAfterFirstChunk(first), headers={"content-type": "text/event-stream"}
+    )
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(
+            side_effect=[dropped, _sse(json.dumps(GOOD), usage=None)]
+        )
+        config = LLMConfig(
+            model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True, max_attempts=3
+        )
+        reply = await ask(ChatClient(config))
+    assert route.call_count == 2 and reply.value.model_dump() == GOOD
+
+
+async def test_a_streamed_reply_with_an_unlisted_finish_reason_is_read_as_a_plain_one() -> None:
+    # llama.cpp-style servers send finish reasons the SDK's ChatCompletion does not list;
+    # a streamed reply is read as leniently as a non-streamed one
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(
+            return_value=_sse(json.dumps(GOOD), usage=None, finish="eos")
+        )
+        config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, stream=True)
+        reply = await ask(ChatClient(config))
+    assert reply.value.model_dump() == GOOD
+
+
+async def test_a_waiter_cancelled_after_a_release_raises_cancelled_and_keeps_the_count() -> None:
+    limit = AdaptiveConcurrency(1, adaptive=False)
+    await limit.acquire()
+    waiter = asyncio.ensure_future(limit.acquire())
+    await asyncio.sleep(0)  # the waiter queues
+    waiter.cancel()
+    limit.release()  # the slot is freed before the cancelled waiter runs again
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    assert limit.in_flight == 0
+    await limit.acquire()  # the slot is free again
+    assert limit.in_flight == 1

@@ -30,7 +30,7 @@ from typing import Any
 
 import httpx
 import openai
-from openai.types.chat import ChatCompletion
+from pydantic import ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
@@ -157,6 +157,15 @@ def post_arguments(request: dict[str, Any]) -> tuple[dict[str, Any], openai.Requ
     if request.get("extra_headers"):
         options["headers"] = request["extra_headers"]
     return body, options
+
+
+def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
+    """The request an httpx error was raised for (a stand-in naming the endpoint when the
+    error carries none)."""
+    try:
+        return error.request
+    except RuntimeError:
+        return httpx.Request("POST", endpoint)
 
 
 def transient(error: BaseException) -> bool:
@@ -363,7 +372,7 @@ class Transport:
         except UnusableReply as error:
             raise Unusable(error.reason) from None
 
-    async def _create_streamed(self, request: dict[str, Any], prompt_tokens: int) -> Any:
+    async def _create_streamed(self, request: dict[str, Any], prompt_tokens: int) -> ChatReply:
         """One streamed SDK call under the total deadline, assembled into the chat
         completion a non-streamed call returns (so it is checked, validated and accounted
         the same way). Usage comes from the final chunk (``include_usage``); a server that
@@ -371,10 +380,18 @@ class Transport:
         streamed = {**request, "stream": True, "stream_options": {"include_usage": True}}
         try:
             reply = await asyncio.wait_for(self._collect(streamed), self.config.timeout_seconds)
-        except asyncio.TimeoutError:
+        except (asyncio.TimeoutError, httpx.TimeoutException):
             raise DeadlineExceeded() from None
+        except httpx.TransportError as error:
+            # once the stream is open the SDK no longer maps network errors: a connection
+            # dropped mid-stream is retried as any connection error is
+            raise openai.APIConnectionError(request=_request_of(error, self.endpoint)) from error
         except (ValueError, openai.APIResponseValidationError) as error:
             raise Unusable(f"a stream that is not a chat completion ({error})") from None
+        except openai.APIError as error:
+            if isinstance(error, openai.APIStatusError | openai.APIConnectionError):
+                raise
+            raise Unusable(f"an error event in the stream ({error.message})") from None
         if reply["usage"] is None:
             completion = self._encoding.count(reply["choices"][0]["message"]["content"] or "")
             reply["usage"] = {
@@ -382,7 +399,10 @@ class Transport:
                 "completion_tokens": completion,
                 "total_tokens": prompt_tokens + completion,
             }
-        return ChatCompletion.model_validate(reply)
+        try:  # the same reply type as a non-streamed call: any finish reason is read
+            return ChatReply.model_validate(reply)
+        except ValidationError as error:
+            raise Unusable(f"a stream that is not a chat completion ({error})") from None
 
     async def _collect(self, request: dict[str, Any]) -> dict[str, Any]:
         """The chunks of one stream joined into a chat-completion body."""
