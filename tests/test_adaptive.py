@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -432,7 +433,7 @@ class _DropAfterFirstChunk(httpx.AsyncByteStream):
     def __init__(self, first: bytes):
         self.first = first
 
-    async def __aiter__(self):  # type: ignore[override]
+    async def __aiter__(self) -> AsyncIterator[bytes]:
         yield self.first
         raise httpx.RemoteProtocolError("peer closed connection without sending complete message")
 
