@@ -369,8 +369,16 @@ async def test_a_streamed_reply_cut_at_the_limit_is_retried_larger() -> None:
 # -- summarizer doctor -----------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        (httpx.Response(404), 32768),  # only the training context is said: it is used
+        # llama.cpp's /props names the context the server runs with (its -c): that one wins
+        (httpx.Response(200, json={"default_generation_settings": {"n_ctx": 4096}}), 4096),
+    ],
+)
 def test_doctor_probes_the_modes_reads_the_context_and_remembers_them(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], props: httpx.Response, expected: int
 ) -> None:
     from summarizer._cli import main
 
@@ -386,26 +394,30 @@ def test_doctor_probes_the_modes_reads_the_context_and_remembers_them(
     cache = tmp_path / "cache.sqlite3"
     with respx.mock(base_url=BASE_URL) as mock:
         mock.get("/models").mock(return_value=httpx.Response(200, json=listing))
+        mock.get("http://llm.test/props").mock(return_value=props)
         mock.post("/chat/completions").mock(side_effect=llama_like)
         code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma", "--cache", str(cache)])
     out = capsys.readouterr().out
     assert code == 0, out
     assert "1 model(s) listed (gemma); listed" in out
-    assert "context length: 32,768 tokens" in out
+    assert f"context length: {expected:,} tokens" in out
     assert "mode json_schema refused" in out and "mode json_object valid" in out
     assert "verdict: usable, in mode json_object" in out
-    assert "--context-window 32768" in out
+    assert f"--context-window {expected}" in out
     facts = EndpointState.beside(cache).get("http://llm.test/v1/", "gemma")
-    assert (facts.mode, facts.context_window) == ("json_object", 32768)
+    assert (facts.mode, facts.context_window) == ("json_object", expected)
 
 
 def test_doctor_says_when_the_endpoint_is_unreachable(capsys: pytest.CaptureFixture[str]) -> None:
     from summarizer._cli import main
 
-    with respx.mock(base_url=BASE_URL) as mock:
-        mock.get("/models").mock(side_effect=httpx.ConnectError("refused"))
-        code = main(["doctor", "--base-url", BASE_URL, "--model", "gemma"])
-    assert code == 2 and "unreachable: cannot reach" in capsys.readouterr().out
+    with respx.mock() as mock:
+        mock.route().mock(side_effect=httpx.ConnectError("refused"))
+        secret_url = BASE_URL.replace("http://", f"http://user:{SECRET}@")
+        code = main(["doctor", "--base-url", secret_url, "--model", "gemma"])
+    out = capsys.readouterr().out
+    assert code == 2 and "unreachable: cannot reach" in out
+    assert SECRET not in out
 
 
 # -- attempts, counted once -------------------------------------------------------------------

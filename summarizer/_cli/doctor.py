@@ -44,21 +44,21 @@ class ModeProbe:
         return self.completion_tokens / self.seconds
 
 
-def _context_from(data: Any) -> int | None:
-    """The first context length named in a /models or /props body."""
-    keys = ("max_model_len", "n_ctx", "n_ctx_train", "context_length", "context_window")
+RUNNING_CONTEXT_KEYS = ("max_model_len", "n_ctx", "context_length", "context_window")
+TRAINING_CONTEXT_KEYS = ("n_ctx_train",)  # what the model was trained on, not what it serves
+
+
+def _context_from(data: Any, keys: tuple[str, ...] = RUNNING_CONTEXT_KEYS) -> int | None:
+    """The first context length under one of ``keys`` in a /models or /props body."""
     if isinstance(data, dict):
         for key in keys:
             value = data.get(key)
             if isinstance(value, int) and value > 0:
                 return value
-        for value in data.values():
-            found = _context_from(value)
-            if found:
-                return found
+        data = list(data.values())
     if isinstance(data, list):
         for item in data:
-            found = _context_from(item)
+            found = _context_from(item, keys)
             if found:
                 return found
     return None
@@ -68,6 +68,8 @@ async def _listing(config: Any) -> tuple[list[str], int | None, str | None]:
     """Model ids, a context length if the server says one, and an error if unreachable."""
     import httpx
 
+    from summarizer._llm.redact import redact_url
+
     base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
     headers = {"Authorization": f"Bearer {config.resolved_api_key()}"}
     timeout = httpx.Timeout(config.timeout_seconds, connect=config.connect_timeout_seconds)
@@ -75,11 +77,14 @@ async def _listing(config: Any) -> tuple[list[str], int | None, str | None]:
         try:
             listed = await http.get(f"{base}/models")
         except httpx.HTTPError as error:
-            return [], None, f"cannot reach {base}/models: {type(error).__name__} {error}"
+            where = redact_url(f"{base}/models")
+            return [], None, f"cannot reach {where}: {type(error).__name__}"
         body = listed.json() if listed.is_success else {}
         entries = body.get("data", []) if isinstance(body, dict) else []
         ids = [str(e.get("id")) for e in entries if isinstance(e, dict)]
         ours = [e for e in entries if isinstance(e, dict) and e.get("id") == config.model]
+        # the context the server runs with (llama.cpp's /props n_ctx, vLLM's
+        # max_model_len) before the one the model was trained on (/models n_ctx_train)
         context = _context_from(ours or entries)
         if context is None and base.endswith("/v1"):
             try:  # llama.cpp's server
@@ -87,6 +92,8 @@ async def _listing(config: Any) -> tuple[list[str], int | None, str | None]:
                 context = _context_from(props.json()) if props.is_success else None
             except (httpx.HTTPError, ValueError):
                 context = None
+        if context is None:
+            context = _context_from(ours or entries, TRAINING_CONTEXT_KEYS)
     return ids, context, None if listed.is_success else f"GET /models: HTTP {listed.status_code}"
 
 
