@@ -181,9 +181,13 @@ class ChatClient:
             known=_known_mode(known.mode if known else None),
             on_confirm=self._remember_mode,
         )
-        self.context_window = min(
-            config.context_window, (known.context_window if known else None) or 10**9
-        )
+        learned = known.context_window if known else None
+        if learned and "context_window" not in config.model_fields_set:
+            # what an earlier run or doctor learned; a window the user set explicitly wins
+            # (the server may have been restarted with a larger one)
+            self.context_window = min(config.context_window, learned)
+        else:
+            self.context_window = config.context_window
         self._inflight = InFlight()
         self._fixed_counts: dict[str, int] = {}
         self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str]] = {}

@@ -490,3 +490,13 @@ async def test_a_waiter_cancelled_after_a_release_raises_cancelled_and_keeps_the
     assert limit.in_flight == 0
     await limit.acquire()  # the slot is free again
     assert limit.in_flight == 1
+
+
+def test_a_context_window_set_explicitly_wins_over_the_learned_one(tmp_path: Path) -> None:
+    state = EndpointState.beside(tmp_path / "cache.sqlite3")
+    state.update("http://llm.test/v1/", "gpt-4o-mini", context_window=2400)
+    learned = ChatClient(LLMConfig(model="gpt-4o-mini", base_url=BASE_URL), state=state)
+    explicit = ChatClient(
+        LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, context_window=8000), state=state
+    )
+    assert (learned.context_window, explicit.context_window) == (2400, 8000)
