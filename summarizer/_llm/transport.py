@@ -406,21 +406,22 @@ class Transport:
 
     async def _collect(self, request: dict[str, Any]) -> dict[str, Any]:
         """The chunks of one stream joined into a chat-completion body."""
-        stream = await self._sdk().chat.completions.create(**request)
         content: list[str] = []
         refusal: list[str] = []
         finish, usage, model, ident, chunks = None, None, "", "", 0
-        async for chunk in stream:
-            chunks += 1
-            model, ident = chunk.model or model, chunk.id or ident
-            if chunk.usage is not None:
-                usage = chunk.usage.model_dump()
-            for choice in chunk.choices[:1]:
-                content.append(choice.delta.content or "")
-                refusal.append(getattr(choice.delta, "refusal", None) or "")
-                finish = choice.finish_reason or finish
-            if chunks % STREAM_LOG_EVERY == 0:
-                logger.debug("%s: %d chunks received", self.endpoint, chunks)
+        with self._least_busy() as sdk:  # the stream holds its shard's connection throughout
+            stream = await sdk.chat.completions.create(**request)
+            async for chunk in stream:
+                chunks += 1
+                model, ident = chunk.model or model, chunk.id or ident
+                if chunk.usage is not None:
+                    usage = chunk.usage.model_dump()
+                for choice in chunk.choices[:1]:
+                    content.append(choice.delta.content or "")
+                    refusal.append(getattr(choice.delta, "refusal", None) or "")
+                    finish = choice.finish_reason or finish
+                if chunks % STREAM_LOG_EVERY == 0:
+                    logger.debug("%s: %d chunks received", self.endpoint, chunks)
         if chunks == 0:
             raise Unusable("an empty stream")
         message = {
