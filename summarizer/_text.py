@@ -90,14 +90,30 @@ def words(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
+_CONTENT: dict[str, str | None] = {}  # word -> its content word (None: not one)
+_CONTENT_MAX = 1 << 19  # distinct words remembered before the memo starts again
+
+
+def _content_word(word: str) -> str | None:
+    if word[0].isdigit():
+        return normalize_number(word)
+    return stem(word) if word.lower() not in STOPWORDS and len(word) > 1 else None
+
+
 def content_words(text: str) -> list[str]:
-    """Stemmed words that carry meaning (no stopwords), numbers normalised."""
+    """Stemmed words that carry meaning (no stopwords), numbers normalised. Each distinct
+    word is judged once per process (a corpus repeats its words; the digest reads every
+    article and every claim)."""
+    if len(_CONTENT) > _CONTENT_MAX:
+        _CONTENT.clear()
     result = []
     for word in words(text):
-        if word[0].isdigit():
-            result.append(normalize_number(word))
-        elif word.lower() not in STOPWORDS and len(word) > 1:
-            result.append(stem(word))
+        if word in _CONTENT:
+            content = _CONTENT[word]
+        else:
+            content = _CONTENT[word] = _content_word(word)
+        if content is not None:
+            result.append(content)
     return result
 
 

@@ -53,7 +53,7 @@ from datasketch.hashfunc import sha1_hash32
 from datasketch.minhash import _fmix
 
 from summarizer._normalize import MONTHS
-from summarizer._text import STOPWORDS, jaccard, normalize_number, stem, words
+from summarizer._text import STOPWORDS, content_words, jaccard
 
 T = TypeVar("T")
 STORY_THRESHOLD = 0.1
@@ -99,33 +99,6 @@ def entities(text: str) -> set[str]:
             runs.append((" ".join(words), starts and len(words) == 1))
     mid_sentence = {run for run, at_start in runs if not at_start}
     return {run for run, at_start in runs if not at_start or run in mid_sentence}
-
-
-_CONTENT: dict[str, str | None] = {}  # word -> its content word (None: not one)
-_CONTENT_MAX = 1 << 19
-
-
-def _content_word(word: str) -> str | None:
-    """What :func:`summarizer._text.content_words` makes of one of its words."""
-    if word[0].isdigit():
-        return normalize_number(word)
-    return stem(word) if word.lower() not in STOPWORDS and len(word) > 1 else None
-
-
-def text_words(text: str) -> list[str]:
-    """:func:`summarizer._text.content_words`, each distinct word judged once (a corpus
-    repeats its words; the digest reads every article and every claim)."""
-    if len(_CONTENT) > _CONTENT_MAX:
-        _CONTENT.clear()
-    result = []
-    for word in words(text):
-        if word in _CONTENT:
-            content = _CONTENT[word]
-        else:
-            content = _CONTENT[word] = _content_word(word)
-        if content is not None:
-            result.append(content)
-    return result
 
 
 @lru_cache(maxsize=1 << 18)
@@ -252,7 +225,7 @@ def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) 
     if seen is not None and fingerprint in seen:
         first = seen[fingerprint]
         return Signature(doc_id, first.entities, first.words, fingerprint)
-    made = Signature(doc_id, entities(text), set(text_words(text)), fingerprint)
+    made = Signature(doc_id, entities(text), set(content_words(text)), fingerprint)
     if seen is not None:
         seen[fingerprint] = made
     return made
