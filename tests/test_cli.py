@@ -188,3 +188,31 @@ def test_ctrl_c_stops_cleanly_and_keeps_what_is_done(tmp_path: Path, seeds_dir: 
     lines = (out / "results.jsonl").read_text().splitlines()  # written at the interruption
     assert 1 <= done < 5 and len(lines) == done
     assert (out / "summary.md").exists()
+
+
+def test_temperature_and_output_limit_options_reach_the_request(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    import httpx
+    import respx
+
+    model = ScriptedModel()
+    sent: list[dict[str, object]] = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return model.handle(request)
+
+    base = "http://llm.test/v1"
+    article = seeds_dir / "000_30a5b09cbd3e3be1.txt"
+    with respx.mock(base_url=base) as mock:
+        mock.post("/chat/completions").mock(side_effect=record)
+        code = run_cli(
+            "run", str(article), "--out", str(tmp_path / "out"), "--base-url", base,
+            "--no-cache", "--no-log", "--temperature", "0", "--max-output-tokens", "300",
+        )  # fmt: skip
+    assert code == 0 and sent
+    assert all(body["temperature"] == 0 and body["max_tokens"] == 300 for body in sent)
+    with pytest.raises(SystemExit) as caught:
+        run_cli("run", str(article), "--temperature", "-1")
+    assert caught.value.code == 2

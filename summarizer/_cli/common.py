@@ -103,6 +103,11 @@ def _add_engine_arguments(parser: argparse.ArgumentParser) -> None:
         help="always send --concurrency requests at once (no adaptive level)",
     )
     parser.add_argument(
+        "--temperature",
+        type=at_least(0, float),
+        help="sampling temperature (default: the server's own; 0 for the most repeatable replies)",
+    )
+    parser.add_argument(
         "--max-output-tokens",
         type=at_least(16),
         help="output limit of one model reply (default 2048)",
@@ -192,6 +197,7 @@ def build_config(args: argparse.Namespace) -> SummarizerConfig:
         "timeout_seconds": args.timeout,
         "adaptive_concurrency": False if args.fixed_concurrency else None,
         "max_output_tokens": args.max_output_tokens,
+        "temperature": args.temperature,
         "context_window": args.context_window,
         "stream": True if args.stream else None,
     }
