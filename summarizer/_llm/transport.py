@@ -136,10 +136,8 @@ class DeadlineExceeded(Exception):
 
 
 def unusable_reason(response: Any) -> str | None:
-    """Why an SDK response is not a usable chat completion, or None when it is."""
-    if isinstance(response, str):
-        kind = "an empty body" if not response.strip() else "a non-JSON body"
-        return f"{kind} ({response[:60]!r})" if response.strip() else kind
+    """Why a reply is not a usable chat completion, or None when it is (an empty or
+    non-JSON body never gets here: :func:`read_reply` says so first)."""
     choices = getattr(response, "choices", None)
     if not isinstance(choices, list) or not choices:
         return "no choices"
