@@ -85,6 +85,7 @@ class LLMEngine(Engine):
             prompt.instruction_text() for prompt in (self.extract_prompt, self.reduce_prompt)
         )
         self.encoding = client.encoding
+        self._instruction_tokens: int | None = None  # counted on first use
 
     async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
         run = _Run(prepared, summary_words)
@@ -123,11 +124,12 @@ class LLMEngine(Engine):
         config, ``summarizer doctor`` or a context-length refusal says): the window less
         the output limit and the instructions."""
         client = self.client
-        instructions = self.extract_prompt.messages(
-            summary_words=self.config.summary_words, part_note="", doc_id="", article=""
-        )
-        overhead = client.count_tokens(instructions) + INSTRUCTION_MARGIN
-        return client.context_window - client.output_limit() - overhead
+        if self._instruction_tokens is None:  # the same for every call of this engine
+            instructions = self.extract_prompt.messages(
+                summary_words=self.config.summary_words, part_note="", doc_id="", article=""
+            )
+            self._instruction_tokens = client.count_tokens(instructions) + INSTRUCTION_MARGIN
+        return client.context_window - client.output_limit() - self._instruction_tokens
 
     # -- map ---------------------------------------------------------------------------------
 
