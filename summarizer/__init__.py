@@ -58,6 +58,7 @@ if TYPE_CHECKING:
         PromptError,
         QuotaExceededError,
         RefusalError,
+        RepetitiveOutputError,
         SummarizerError,
         TokenizerError,
     )
@@ -110,6 +111,7 @@ _LAZY = {
     "ModelTransportError": "summarizer._errors",
     "OutputError": "summarizer._errors",
     "OutputTruncatedError": "summarizer._errors",
+    "RepetitiveOutputError": "summarizer._errors",
     "PromptError": "summarizer._errors",
     "QuotaExceededError": "summarizer._errors",
     "RefusalError": "summarizer._errors",
@@ -188,6 +190,7 @@ __all__ = [
     "Provenance",
     "QuotaExceededError",
     "RefusalError",
+    "RepetitiveOutputError",
     "ResolvedConfig",
     "StructuredMode",
     "Summarizer",

@@ -17,7 +17,9 @@ What happens to a request, in order:
    ``insufficient_quota``, fails fast. A 429 pauses the whole client.
 6. **Reply checks**: a refusal or a content-filter stop is a typed error;
    ``finish_reason == "length"`` is retried once with a larger output limit, then raised
-   as :class:`OutputTruncatedError` for the caller to split the input.
+   as :class:`OutputTruncatedError` for the caller to split the input; a reply that ends
+   in a loop (one passage over and over) is raised at once as
+   :class:`RepetitiveOutputError`, and not split.
 7. **Validation and re-ask**: the reply is parsed and validated by pydantic whatever the
    mode; on failure the validation errors (never transport errors) are sent back and the
    model asked again, at most ``max_reasks`` times.
@@ -51,18 +53,24 @@ from summarizer._errors import (
     ContextLengthExceededError,
     InvalidModelOutputError,
     OutputTruncatedError,
+    RepetitiveOutputError,
 )
 from summarizer._llm.accounting import Accountant, Ledger
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.dedupe import InFlight
 from summarizer._llm.modes import Message, ModeNegotiator, ModeRejected, build_request
-from summarizer._llm.replies import check_choice, format_validation_errors, parse_json_reply
+from summarizer._llm.replies import (
+    check_choice,
+    format_validation_errors,
+    parse_json_reply,
+    repeating_tail,
+)
 from summarizer._llm.transport import Transport, retry_after_seconds
 from summarizer._models import Usage
 from summarizer._pricing import price_for
 from summarizer._prompts import PromptTemplate
 from summarizer._ratelimit import Clock, RateLimiter, SharedLimits, Sleep
-from summarizer._schemas import schema_hash, strict_schema
+from summarizer._schemas import grammar_schema, schema_hash, strict_schema
 from summarizer._tokens import encoding_for_model
 
 __all__ = ["CallContext", "ChatClient", "StructuredReply", "retry_after_seconds"]
@@ -98,6 +106,7 @@ class _Call(Generic[T]):
 
     response_model: type[T]
     schema: dict[str, Any]
+    grammar_schema: dict[str, Any]
     template: PromptTemplate
     step: str
     context: CallContext
@@ -190,7 +199,7 @@ class ChatClient:
             self.context_window = config.context_window
         self._inflight = InFlight()
         self._fixed_counts: dict[str, int] = {}
-        self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str]] = {}
+        self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str, dict[str, Any]]] = {}
 
     def _remember_mode(self, mode: StructuredMode) -> None:
         if self.state is not None:
@@ -243,13 +252,16 @@ class ChatClient:
             total += count + 4
         return total
 
-    def _schema(self, response_model: type[BaseModel]) -> tuple[dict[str, Any], str]:
-        """The strict schema of ``response_model`` and its hash, built once per model (the
-        request only reads the schema)."""
+    def _schema(
+        self, response_model: type[BaseModel]
+    ) -> tuple[dict[str, Any], str, dict[str, Any]]:
+        """The strict schema of ``response_model``, its hash and the schema sent for a
+        grammar in ``json_object`` mode, built once per model (requests only read them)."""
         found = self._schemas.get(response_model)
         if found is None:
             schema = strict_schema(response_model)
-            found = self._schemas[response_model] = (schema, schema_hash(schema))
+            found = (schema, schema_hash(schema), grammar_schema(response_model))
+            self._schemas[response_model] = found
         return found
 
     async def structured(
@@ -264,7 +276,7 @@ class ChatClient:
     ) -> StructuredReply[T]:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
         ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
-        schema, schema_digest = self._schema(response_model)
+        schema, schema_digest, grammar = self._schema(response_model)
         limit = self.output_limit(max_output_tokens)
         key = cache_key(
             model=self.config.model,
@@ -286,7 +298,7 @@ class ChatClient:
             if found is not None:
                 shared.set_result(found.model_dump_json())
                 return StructuredReply(found, Usage(cache_hits=1, cost_usd=0.0), None, True)
-            call = _Call(response_model, schema, template, step or template.name, context)
+            call = _Call(response_model, schema, grammar, template, step or template.name, context)
             try:
                 reply = await self._ask(messages, call, limit)
             finally:
@@ -371,6 +383,13 @@ class ChatClient:
             where = error_context(self.endpoint, call.context, usage)
             check_choice(choice, where)
             if choice.finish_reason == "length":
+                loop = repeating_tail(choice.message.content or "")
+                if loop is not None:
+                    raise RepetitiveOutputError(
+                        f"reply truncated at the output limit ({limit} tokens) while repeating "
+                        f"one passage of {loop[0]} characters ({loop[1]} characters of copies)",
+                        **where,
+                    )
                 ceiling = self.config.max_output_tokens_ceiling
                 if truncation_retried or limit >= ceiling:
                     raise OutputTruncatedError(
@@ -466,6 +485,7 @@ class ChatClient:
             conversation,
             mode=mode,
             schema=call.schema,
+            grammar_schema=call.grammar_schema,
             name=call.response_model.__name__,
             template=call.template,
             step=step,

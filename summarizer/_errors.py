@@ -27,6 +27,8 @@
         ├── QuotaExceededError       insufficient_quota, or a Retry-After beyond the cap
         ├── InvalidModelOutputError  not valid JSON / not the schema after every re-ask
         ├── OutputTruncatedError     finish_reason == "length" even at the largest output limit
+        │   └── RepetitiveOutputError    the reply repeated one passage up to the limit (a
+        │                            loop): neither a larger limit nor a split is tried
         ├── RefusalError             the model refused                      .refusal
         └── ContentFilterError       the provider's content filter stopped the reply
 
@@ -218,6 +220,11 @@ class InvalidModelOutputError(ModelError):
 
 class OutputTruncatedError(ModelError):
     """The reply hit the output limit; the caller should split the input."""
+
+
+class RepetitiveOutputError(OutputTruncatedError):
+    """The reply hit the output limit repeating one passage over and over: the model is in
+    a loop, so a larger limit would only buy more copies and a split is not tried."""
 
 
 class RefusalError(ModelError):

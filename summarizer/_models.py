@@ -15,6 +15,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 SCHEMA_VERSION = "1.0"
+MAX_KEY_POINTS = 6  # "three to six", as the field descriptions say
 
 
 class ClaimKind(str, Enum):
@@ -65,7 +66,8 @@ class ExtractionDraft(_Draft):
         )
     )
     key_points: list[str] = Field(
-        description="Three to six short key points, most important first, each one sentence."
+        description="Three to six short key points, most important first, each one sentence.",
+        json_schema_extra={"maxItems": MAX_KEY_POINTS},  # for grammars; see _schemas
     )
     claims: list[ClaimDraft] = Field(
         description=(
@@ -83,7 +85,8 @@ class ReduceDraft(_Draft):
         )
     )
     key_points: list[str] = Field(
-        description="Three to six short key points for the whole article, most important first."
+        description="Three to six short key points for the whole article, most important first.",
+        json_schema_extra={"maxItems": MAX_KEY_POINTS},
     )
 
 

@@ -36,33 +36,38 @@ _UNSUPPORTED = {
 }
 
 
-def _inline(node: Any, definitions: dict[str, Any]) -> Any:
+# What json_object mode keeps of the above: llama.cpp's and vLLM's grammars enforce array
+# bounds, so a stated bound ends a list that a small model would otherwise repeat forever.
+_GRAMMAR_BOUNDS = {"maxItems"}
+
+
+def _inline(node: Any, definitions: dict[str, Any], keep: frozenset[str] = frozenset()) -> Any:
     if isinstance(node, dict):
         if "$ref" in node:
             target = definitions[node["$ref"].rsplit("/", 1)[-1]]
             merged = {
-                **_inline(target, definitions),
+                **_inline(target, definitions, keep),
                 **{k: v for k, v in node.items() if k != "$ref"},
             }
-            return _inline(merged, definitions)
+            return _inline(merged, definitions, keep)
         result = {
-            key: _inline(value, definitions)
+            key: _inline(value, definitions, keep)
             for key, value in node.items()
-            if key not in _UNSUPPORTED and key != "$defs"
+            if (key not in _UNSUPPORTED or key in keep) and key != "$defs"
         }
         if result.get("type") == "object" and "properties" in result:
             result["additionalProperties"] = False
             result["required"] = list(result["properties"])
         return result
     if isinstance(node, list):
-        return [_inline(item, definitions) for item in node]
+        return [_inline(item, definitions, keep) for item in node]
     return node
 
 
 @functools.lru_cache(maxsize=64)
-def _strict_schema_json(model: type[BaseModel]) -> str:
+def _strict_schema_json(model: type[BaseModel], keep: frozenset[str] = frozenset()) -> str:
     raw = model.model_json_schema()
-    return json.dumps(_inline(raw, raw.get("$defs", {})))
+    return json.dumps(_inline(raw, raw.get("$defs", {}), keep))
 
 
 def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
@@ -73,3 +78,11 @@ def strict_schema(model: type[BaseModel]) -> dict[str, Any]:
 
 def schema_hash(schema: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(schema, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def grammar_schema(model: type[BaseModel]) -> dict[str, Any]:
+    """The schema sent with ``json_object`` mode, where the server turns it into a grammar
+    (llama.cpp, vLLM): the strict schema plus the array bounds the contract states (at most
+    six key points), so the grammar closes such a list where the contract says it ends."""
+    schema: dict[str, Any] = json.loads(_strict_schema_json(model, frozenset(_GRAMMAR_BOUNDS)))
+    return schema

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
@@ -22,6 +23,7 @@ from summarizer._errors import (
     OutputTruncatedError,
     QuotaExceededError,
     RefusalError,
+    RepetitiveOutputError,
 )
 from summarizer._models import ExtractionDraft
 from summarizer._prompts import load_prompt
@@ -280,6 +282,40 @@ async def test_truncation_at_the_ceiling_is_never_re_asked_with_the_same_limit(s
     with pytest.raises(OutputTruncatedError):
         await ask(make_client(max_output_tokens=4000, max_output_tokens_ceiling=4000))
     assert server.call_count == 1
+
+
+LOOPING = '{"summary": "China is uneasy.", "key_points": [' + '"China is uneasy.", ' * 40
+
+
+async def test_a_reply_that_loops_to_the_limit_is_not_retried_at_a_larger_one(server) -> None:
+    server.mock(return_value=ok(LOOPING, finish_reason="length"))
+    with pytest.raises(RepetitiveOutputError, match=r"repeating one passage of 20 characters"):
+        await ask(make_client(max_output_tokens=1000, max_output_tokens_ceiling=4000))
+    assert server.call_count == 1  # more room would only buy more copies
+
+
+async def test_a_truncated_reply_with_a_short_repeat_at_its_end_is_still_retried(server) -> None:
+    honest = '{"summary": "' + "The talks went on. " * 3 + "Officials met in Beijing " * 1
+    cut = honest + "on Monday and said the outcome was unclear, and then ha ha ha"
+    server.mock(side_effect=[ok(cut, finish_reason="length"), ok(GOOD)])
+    reply = await ask(make_client(max_output_tokens=1000, max_output_tokens_ceiling=4000))
+    assert server.call_count == 2 and reply.value.summary == "China is uneasy."
+
+
+async def test_json_object_mode_attaches_the_contract_bounds_strict_mode_does_not_take(
+    server,
+) -> None:
+    server.mock(
+        side_effect=[error(500, "Either 'json_schema' or 'grammar' can be specified"), ok(GOOD)]
+    )
+    await ask(make_client())
+    strict = request_json(server.calls[0])["response_format"]["json_schema"]["schema"]
+    attached = request_json(server.calls[1])["response_format"]["schema"]
+    assert "maxItems" not in json.dumps(strict)
+    assert attached["properties"]["key_points"]["maxItems"] == 6
+    assert {k: v for k, v in attached["properties"]["key_points"].items() if k != "maxItems"} == (
+        strict["properties"]["key_points"]
+    )
 
 
 async def test_refusals_and_content_filters_are_typed(server) -> None:

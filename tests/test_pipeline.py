@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
 import pytest
 import respx
 
@@ -9,9 +10,10 @@ from summarizer._config import LLMConfig, SummarizerConfig
 from summarizer._documents import Document, load_articles
 from summarizer._models import DocumentFailure, DocumentSummary
 from summarizer._pipeline import Summarizer
+from summarizer._prompts import STEP_HEADER
 from summarizer._testing import FABRICATED_QUOTE, ScriptedModel
 
-from .fakes import BASE_URL
+from .fakes import BASE_URL, completion
 
 
 def llm_config(tmp_path: Path, **overrides: object) -> SummarizerConfig:
@@ -116,6 +118,45 @@ async def test_a_truncated_reply_is_recovered_by_splitting(
     await summarizer.aclose()
     assert any(w.code == "chunk_split" for w in result.warnings)
     assert result.chunks >= 2 and all(c.grounded for c in result.claims)
+
+
+def looping(request: httpx.Request) -> httpx.Response:  # noqa: ARG001
+    """A small model at temperature 0: the same key point over and over, to the limit."""
+    body = '{"summary": "Talks.", "key_points": [' + '"North Korea sent troops.", ' * 60
+    return httpx.Response(200, json=completion(body, finish_reason="length"))
+
+
+async def test_a_reply_that_loops_is_neither_retried_larger_nor_split(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    document = seeds(seeds_dir)[3]  # long enough that a truncated reply would be split
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(side_effect=looping)
+        async with Summarizer(llm_config(tmp_path)) as summarizer:
+            [result] = await summarizer.asummarize_many([document])
+    assert isinstance(result, DocumentFailure)
+    assert result.error_type == "RepetitiveOutputError" and route.call_count == 1
+    assert "repeating one passage" in result.message
+
+
+async def test_a_ground_re_ask_that_runs_to_the_limit_keeps_the_first_answer(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    scripted = ScriptedModel(fabricate_in={"001_927e38b87814a409.txt"})
+
+    def handle(request: httpx.Request) -> httpx.Response:
+        if request.headers[STEP_HEADER].endswith("ground_reask"):
+            return looping(request)
+        return scripted.handle(request)
+
+    document = seeds(seeds_dir)[1]
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=handle)
+        async with Summarizer(llm_config(tmp_path)) as summarizer:
+            result = await summarizer.asummarize(document)
+    assert isinstance(result, DocumentSummary), result
+    assert result.provenance.usage.requests == 2  # the extraction and the failed follow-up
+    assert any(not c.grounded for c in result.claims)  # the first answer's invention, flagged
 
 
 async def test_one_failing_article_does_not_sink_the_others(

@@ -56,7 +56,7 @@ EXPECTED = {
     "SummarizerError", "ConfigError", "ArticleError", "ArticleLoadError", "TokenizerError",
     "PromptError", "FixtureError", "BudgetExceededError", "ModelError", "ModelTransportError",
     "ModelRequestError", "ModelResponseError", "EndpointError", "QuotaExceededError", "InvalidModelOutputError", "OutputTruncatedError", "OutputError",
-    "RefusalError", "ContentFilterError", "ContextLengthExceededError",
+    "RefusalError", "RepetitiveOutputError", "ContentFilterError", "ContextLengthExceededError",
     "__version__",
 }  # fmt: skip
 

@@ -6,7 +6,8 @@
   points are reduced to one. Notes too long for one reduce call are reduced in groups,
   recursively, at most ``max_reduce_depth`` levels; no chunk is ever dropped.
 - A call whose reply is truncated even at the largest output limit has its input split
-  in two and each half extracted again (at most ``max_split_depth`` times).
+  in two and each half extracted again (at most ``max_split_depth`` times); not one whose
+  reply ended in a loop (``RepetitiveOutputError``), which a shorter input repeats.
 - When some evidence quotes of a reply cannot be found in the article, the model is asked
   once more to copy them verbatim or drop those claims (``reask_ungrounded``).
 """
@@ -26,8 +27,10 @@ from summarizer._engines.base import Engine, EngineName, EngineOutput, PreparedD
 from summarizer._errors import (
     BudgetExceededError,
     ContextLengthExceededError,
+    InvalidModelOutputError,
     ModelError,
     OutputTruncatedError,
+    RepetitiveOutputError,
     SummarizerError,
 )
 from summarizer._models import ChunkResult, ExtractionDraft, ReduceDraft, SummaryWarning, Usage
@@ -152,7 +155,11 @@ class LLMEngine(Engine):
                 messages, ExtractionDraft, template=self.extract_prompt, context=context
             )
         except (OutputTruncatedError, ContextLengthExceededError) as truncated:
-            if depth >= self.config.max_split_depth or chunk.token_count < 2 * MIN_MAX_TOKENS:
+            if (
+                isinstance(truncated, RepetitiveOutputError)  # a loop: a split loops again
+                or depth >= self.config.max_split_depth
+                or chunk.token_count < 2 * MIN_MAX_TOKENS
+            ):
                 raise  # run() adds this call's usage to the document's
             if truncated.usage is not None:
                 run.usage = run.usage + truncated.usage
@@ -201,9 +208,11 @@ class LLMEngine(Engine):
                 context=context,
                 step=f"{self.extract_prompt.name}.ground_reask",
             )
-        except ContextLengthExceededError as too_long:  # the follow-up did not fit: keep
-            if too_long.usage is not None:
-                run.usage = run.usage + too_long.usage
+        except (ContextLengthExceededError, OutputTruncatedError, InvalidModelOutputError) as bad:
+            # The follow-up did not fit, ran to the limit or never validated: the first
+            # answer stands (its quotes are flagged by grounding as they would have been).
+            if bad.usage is not None:
+                run.usage = run.usage + bad.usage
             return draft
         run.usage = run.usage + second.usage.model_copy(update={"reasks": second.usage.reasks + 1})
         still = [c for c in second.value.claims if locate(c.evidence, hint).start is None]

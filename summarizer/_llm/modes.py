@@ -109,12 +109,15 @@ def build_request(
     *,
     mode: StructuredMode,
     schema: dict[str, Any],
+    grammar_schema: dict[str, Any] | None = None,
     name: str,
     template: PromptTemplate,
     step: str,
     limit: int,
 ) -> dict[str, Any]:
-    """The keyword arguments of ``chat.completions.create`` for one attempt."""
+    """The keyword arguments of ``chat.completions.create`` for one attempt. The prompt
+    carries ``schema``; ``json_object`` mode attaches ``grammar_schema`` (default: the same),
+    which may state bounds strict mode does not take."""
     messages = [dict(m) for m in conversation]
     if mode is not StructuredMode.JSON_SCHEMA:
         instruction = template.fill("json_instruction", schema=json.dumps(schema))
@@ -137,5 +140,6 @@ def build_request(
             }
         }
     elif mode is StructuredMode.JSON_OBJECT:
-        request["extra_body"] = {"response_format": {"type": "json_object", "schema": schema}}
+        attached = schema if grammar_schema is None else grammar_schema
+        request["extra_body"] = {"response_format": {"type": "json_object", "schema": attached}}
     return request

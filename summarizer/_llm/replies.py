@@ -62,3 +62,22 @@ def format_validation_errors(error: ValidationError) -> str:
         where = ".".join(str(part) for part in item["loc"]) or "(root)"
         lines.append(f"- {where}: {item['msg']}")
     return "\n".join(lines)
+
+
+def repeating_tail(text: str) -> tuple[int, int] | None:
+    """``(period, length)`` of the repetition that ends a truncated reply, when the model
+    was looping: its last characters are one passage of ``period`` characters written at
+    least three times over, and the copies make at least a quarter of the reply. A larger
+    output limit would buy more copies of that passage, so it is not worth a retry. Three
+    copies, because two may be an honest repetition (a quote restated as its claim); a
+    quarter, because a few repeated characters at the end ("ha ha ha", "...") are text."""
+    size = len(text)
+    for period in range(1, size // 3 + 1):
+        if text[size - 3 * period : size - period] != text[size - 2 * period :]:
+            continue
+        start = size - 3 * period  # walk back while the text keeps this period
+        while start > 0 and text[start - 1] == text[start - 1 + period]:
+            start -= 1
+        if 4 * (size - start) >= size:
+            return period, size - start
+    return None
