@@ -171,6 +171,7 @@ class ChatClient:
             clock=clock,
             sleep=sleep,
             shared=shared_limits,
+            timeout=config.timeout_seconds,
         )
         price = price_for(config.model, config.prices)
         self.accountant = Accountant(price, config.max_cost_usd, ledger=ledger)

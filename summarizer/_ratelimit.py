@@ -11,7 +11,11 @@ per reply that came back about as fast as the fastest seen (doubling each round 
 TCP's slow start), and by one per round trip after the first sign of a queue. Once a round
 trip (``level`` replies) it is judged by the fastest reply of the round, against the best
 latency seen: over 1.25x, no more growth and one request fewer (as TCP Vegas); over 1.5x,
-halved. A timeout, 429, 503 or 504 halves it too. Requests sent before a cut cannot cause
+halved. A timeout, 429, 503 or 504 halves it too. It is also kept where a queue cannot
+outlast one attempt's timeout: on a server that answers one request at a time, n requests
+in flight make the last wait n replies, so once a reply to a lone request took L seconds,
+at most timeout / L go out at once (times the number seen to run side by side without
+slowing). Requests sent before a cut cannot cause
 another (one cut per round trip), and each cut at the same level doubles the patience
 before probing it again, so a server that takes one request at a time settles at 1 in
 flight. Latency is not judged while this client's own event loop runs late (its CPU, not
@@ -93,14 +97,23 @@ class Ticket:
     sequence: int
     started: float
     limited: bool  # every slot was taken when it was admitted (the level was the limit)
+    alone: bool = False  # no other request of this client was in flight
 
 
 class AdaptiveConcurrency:
     """How many requests may be in flight: AIMD (see the module) or, with ``adaptive``
     off, exactly ``maximum``. Waiters are served first come, first served."""
 
-    def __init__(self, maximum: int, *, adaptive: bool = True, clock: Clock = time.monotonic):
+    def __init__(
+        self,
+        maximum: int,
+        *,
+        adaptive: bool = True,
+        clock: Clock = time.monotonic,
+        timeout: float | None = None,
+    ):
         self.maximum = maximum
+        self.timeout = timeout
         self.adaptive = adaptive
         self.clock = clock
         self.level = min(maximum, max(MODEST_START, maximum // 2)) if adaptive else maximum
@@ -118,6 +131,8 @@ class AdaptiveConcurrency:
         self._flat = True  # the last judgement saw no queue building
         self._lag = 0.0  # how late this event loop runs a callback, averaged
         self._best: float | None = None
+        self._alone_worst = 0.0  # the slowest reply to a request sent with none other
+        self._parallel = 1  # the most in flight at once that came back without queueing
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
         self._cut_after = 0  # requests sent before this sequence number cause no cut
@@ -144,7 +159,9 @@ class AdaptiveConcurrency:
             self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         self._sent += 1
-        return Ticket(self._sent, self.clock(), self.in_flight >= self.level)
+        return Ticket(
+            self._sent, self.clock(), self.in_flight >= self.level, alone=self.in_flight == 1
+        )
 
     def release(self) -> None:
         self.in_flight -= 1
@@ -174,6 +191,10 @@ class AdaptiveConcurrency:
         self._round_fastest = min(self._round_fastest, latency)
         self._round_left -= 1
         self._probe_lag()
+        if ticket.alone and latency > self._alone_worst:
+            self._alone_worst = latency
+            if self._fit_timeout(latency):
+                return
         if self._lag > CLIENT_BOUND * self._best:
             # this client cannot read its replies promptly (its CPU is the bottleneck): the
             # latency is its own, and says nothing of the server (timeouts, 429, 503 still do)
@@ -187,6 +208,8 @@ class AdaptiveConcurrency:
             # a queue starts to build: no more growth, the slow start is over, and one
             # request fewer (as TCP Vegas) lets it drain
             self._flat = fastest <= SLOW_START_EXIT * self._best
+            if self._flat and ticket.sequence > self._cut_after:
+                self._parallel = max(self._parallel, self.level)  # they ran side by side
             if not self._flat and not self._slow_start:
                 self._cut(ticket, reason, to=self.level - 1)
             self._slow_start = self._slow_start and self._flat
@@ -208,7 +231,40 @@ class AdaptiveConcurrency:
     def _record_lag(self, queued: float) -> None:
         self._lag = 0.9 * self._lag + 0.1 * (self.clock() - queued)
 
+    def timeout_cap(self) -> int | None:
+        """The most requests in flight that cannot outlast the timeout: on a server that
+        runs ``parallel`` at once (1 until seen otherwise), the last of ``n`` waits for
+        about ``n / parallel`` replies, each as slow as the slowest reply that waited for
+        nothing. None before any such reply, or without a timeout."""
+        if self.timeout is None or self._alone_worst <= 0:
+            return None
+        return max(1, int(self._parallel * self.timeout / self._alone_worst))
+
+    def _fit_timeout(self, latency: float) -> bool:
+        """Lower the level to :meth:`timeout_cap` if it is above it (a new round starts)."""
+        cap = self.timeout_cap()
+        if cap is None or self.level <= cap:
+            return False
+        before, self.level = self.level, cap
+        self._slow_start = False
+        self._credit = 0
+        self._cut_after = self._sent
+        self._round_left, self._round_fastest = self.level, math.inf
+        self.changes.append((self.clock(), self.level))
+        logger.info(
+            "a reply took %.0fs with nothing else in flight and the timeout is %.0fs: "
+            "concurrency %d -> %d",
+            latency,
+            self.timeout or 0.0,
+            before,
+            self.level,
+        )
+        return True
+
     def _grow(self) -> None:
+        cap = self.timeout_cap()
+        if cap is not None and self.level >= cap:
+            return  # one more would wait past the timeout on a server that queues
         if self._slow_start:
             self.level += 1
         else:
@@ -263,13 +319,17 @@ class RateLimiter:
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         shared: SharedLimits | None = None,
+        timeout: float | None = None,
     ):
         """``concurrency``: the most requests in flight; with ``adaptive``, the level
-        found by :class:`AdaptiveConcurrency` under it."""
+        found by :class:`AdaptiveConcurrency` under it, which ``timeout`` (one attempt's
+        deadline) also bounds."""
         self.clock = clock
         self.shared = shared
         self.sleep = sleep
-        self.concurrency = AdaptiveConcurrency(concurrency, adaptive=adaptive, clock=clock)
+        self.concurrency = AdaptiveConcurrency(
+            concurrency, adaptive=adaptive, clock=clock, timeout=timeout
+        )
         self._lock = asyncio.Lock()
         self._requests = TokenBucket(requests_per_minute, clock) if requests_per_minute else None
         self._tokens = TokenBucket(tokens_per_minute, clock) if tokens_per_minute else None

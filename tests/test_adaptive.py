@@ -82,6 +82,37 @@ async def test_timeouts_429_and_503_halve_the_level_once_a_round_trip() -> None:
     assert gate.level == 2 and gate.cuts == 2
 
 
+async def test_no_more_go_out_than_a_one_at_a_time_server_finishes_within_the_timeout() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
+    lone = await gate.acquire()  # the first request goes alone (the mode probe)
+    time.now += 250.0
+    gate.succeeded(lone)
+    gate.release()
+    assert gate.level == 2 and gate.timeout_cap() == 2  # a third would wait 750 s
+    sent = await _rounds(gate, time, 500.0, 6)  # a queue: every reply waits for the other
+    assert max(sent) <= 2 and gate.level == 1  # ... then latency says so
+    slow = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
+    alone = await slow.acquire()
+    time.now += 412.0
+    slow.succeeded(alone)
+    assert slow.level == 1 and slow.timeout_cap() == 1
+
+
+async def test_the_timeout_bound_widens_with_replies_seen_side_by_side() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(16, clock=time.clock, timeout=10.0)
+    lone = await gate.acquire()
+    time.now += 4.0
+    gate.succeeded(lone)
+    gate.release()
+    assert gate.level == 2  # 10 s holds two 4-second replies in a row
+    sent = await _rounds(gate, time, 4.0, 6)  # a wide server: two at once take 4 s too
+    assert gate.level > 2 and sent[-1] > 2 and gate.cuts == 0
+    unbounded = AdaptiveConcurrency(16, clock=time.clock)  # no timeout, no such bound
+    assert unbounded.timeout_cap() is None
+
+
 async def test_fixed_concurrency_never_moves() -> None:
     time = FakeTime()
     gate = AdaptiveConcurrency(6, adaptive=False, clock=time.clock)
@@ -150,6 +181,15 @@ def test_a_one_slot_server_settles_at_one_in_flight_with_no_article_lost() -> No
     assert server.busiest <= 8
     levels = [level for _, level in gate.changes]
     assert gate.cuts >= 2 and 1 in levels and gate.level <= 2  # at 1, probing 2 now and then
+
+
+def test_a_server_too_slow_for_a_queue_within_the_timeout_gets_one_request_at_a_time() -> None:
+    documents = seed_variants(6)
+    with FakeServer(ScriptedModel(), latency=0.5, slots=1) as server:
+        # the deadline holds one reply, not two: any queue would time out
+        results, client = _run(server.base_url, documents, timeout_seconds=0.9, max_attempts=1)
+    assert all(isinstance(r, DocumentSummary) for r in results), results
+    assert client.limiter.concurrency.peak == 1 and server.busiest == 1
 
 
 def test_a_fixed_eight_in_flight_times_out_on_the_same_server() -> None:

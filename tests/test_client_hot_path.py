@@ -124,9 +124,9 @@ def test_the_system_block_is_counted_once_and_the_total_stays_exact() -> None:
 
 def test_the_schema_is_built_once_per_model() -> None:
     client = make_client()
-    first, digest = client._schema(ExtractionDraft)
-    again, same = client._schema(ExtractionDraft)
-    assert first is again and digest == same
+    first, digest, grammar = client._schema(ExtractionDraft)
+    again, same, grammar_again = client._schema(ExtractionDraft)
+    assert first is again and digest == same and grammar is grammar_again
 
 
 def test_a_bare_reply_and_a_fenced_one_validate_alike() -> None:
