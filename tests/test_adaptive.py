@@ -18,6 +18,7 @@ from summarizer._config import StructuredMode
 from summarizer._documents import Document
 from summarizer._endpoints import EndpointState
 from summarizer._engines import LLMEngine
+from summarizer._errors import OutputTruncatedError
 from summarizer._models import DocumentSummary
 from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter
 from summarizer._testing import FakeServer, ScriptedModel
@@ -111,6 +112,32 @@ async def test_the_timeout_bound_widens_with_replies_seen_side_by_side() -> None
     assert gate.level > 2 and sent[-1] > 2 and gate.cuts == 0
     unbounded = AdaptiveConcurrency(16, clock=time.clock)  # no timeout, no such bound
     assert unbounded.timeout_cap() is None
+
+
+async def test_the_output_limit_shrinks_to_what_the_server_writes_within_the_timeout(
+    respx_mock: respx.MockRouter,
+) -> None:
+    time = FakeTime()
+
+    def slow(_: httpx.Request) -> httpx.Response:  # 1.5 tokens/s, prompt included
+        time.now += 400.0
+        return ok(GOOD, completion_tokens=600)
+
+    route = respx_mock.post(f"{BASE_URL}/chat/completions").mock(side_effect=slow)
+    client = ChatClient(
+        LLMConfig(model="m", base_url=BASE_URL, api_key=SECRET, timeout_seconds=600.0),
+        clock=time.clock,
+        sleep=time.sleep,
+    )
+    await ask(client)
+    await ask(client, max_output_tokens=1000)
+    sent = [json.loads(call.request.content)["max_tokens"] for call in route.calls]
+    assert sent == [2048, 900]  # 600 s at 1.5 tokens/s
+    route.mock(return_value=ok('{"summary": "China', finish_reason="length"))
+    with pytest.raises(OutputTruncatedError, match="900 tokens, as many as this server writes"):
+        await ask(client, max_output_tokens=1500)
+    assert route.call_count == 3  # no retry at a larger limit the timeout cannot hold
+    await client.aclose()
 
 
 async def test_fixed_concurrency_never_moves() -> None:

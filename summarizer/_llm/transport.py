@@ -331,7 +331,8 @@ class Transport:
                     response = await self._create_streamed(request, max(0, estimate - limit))
                 else:
                     response = await self._create(request)
-                self.limiter.concurrency.succeeded(ticket)
+                written = getattr(getattr(response, "usage", None), "completion_tokens", 0)
+                self.limiter.concurrency.succeeded(ticket, written or 0)
                 self.accountant.record(response, usage)
             except openai.APIStatusError as error:
                 if mode is not StructuredMode.PROMPT and rejects_mode(error):
