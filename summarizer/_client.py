@@ -371,12 +371,8 @@ class ChatClient:
         truncation_retried = False
         step = call.step
         while True:
-            # no larger than the server writes within the timeout: a reply cut at the limit
-            # comes back (and may be split) where a longer one would only time out
-            within = self.limiter.concurrency.output_within_timeout()
-            sent = limit if within is None else min(limit, max(MIN_OUTPUT_TOKENS, within))
             try:
-                response, mode = await self._send_in_mode(conversation, call, step, sent, usage)
+                response, mode = await self._send_in_mode(conversation, call, step, limit, usage)
             except ModeRejected as rejected:
                 self.modes.drop(rejected.mode or self._current_mode(), rejected.error)
                 if self.mode is None:
@@ -391,13 +387,14 @@ class ChatClient:
                 loop = repeating_tail(choice.message.content or "")
                 if loop is not None:
                     raise RepetitiveOutputError(
-                        f"reply truncated at the output limit ({sent} tokens) while repeating "
+                        f"reply truncated at the output limit while repeating "
                         f"one passage of {loop[0]} characters ({loop[1]} characters of copies)",
                         **where,
                     )
-                if sent < limit:
+                within = self.transport.output_within_timeout()
+                if within is not None and within < limit:  # the transport sent no more
                     raise OutputTruncatedError(
-                        f"reply truncated at {sent} tokens, as many as this server writes "
+                        f"reply truncated at {within} tokens, as many as this server writes "
                         f"within the {self.config.timeout_seconds:.0f}s timeout",
                         **where,
                     )

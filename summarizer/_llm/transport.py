@@ -321,7 +321,14 @@ class Transport:
     ) -> Any:
         self.accountant.check_budget()
         async with self.limiter.slot(estimate) as ticket:
-            limit = int(request.get(self.config.output_limit_parameter) or 0)
+            parameter = self.config.output_limit_parameter
+            limit = int(request.get(parameter) or 0)
+            within = self.output_within_timeout()
+            if within is not None and within < limit:
+                # no more than the server writes within the timeout: a reply cut at the
+                # limit comes back (and may be split) where a longer one would time out
+                limit = within
+                request = {**request, parameter: limit}
             held = self.accountant.reserve(
                 prompt_tokens=max(0, estimate - limit), output_tokens=limit
             )
@@ -498,6 +505,12 @@ class Transport:
                 **where,
             )
         return ModelTransportError("connection failed", **where)
+
+    def output_within_timeout(self) -> int | None:
+        """The most output tokens the server writes within the timeout, once seen (see
+        :meth:`AdaptiveConcurrency.output_within_timeout`)."""
+        within = self.limiter.concurrency.output_within_timeout()
+        return None if within is None else max(1, within)
 
     def request_error(
         self, error: openai.APIStatusError, context: CallContext, usage: Usage
