@@ -5,8 +5,9 @@ A one-at-a-time server is the case adaptive concurrency must handle: the default
 take no longer than the hand-tuned ``--concurrency 1`` (target: wall ratio <= 1.1) and
 finish as many articles. Each run is ``summarizer run`` itself (a subprocess, no reply
 cache); the order of the variants alternates by round. Both variants run at
-``--temperature 0`` by default, so the model writes the same replies in each and only the
-scheduling differs. Reported per run: wall time,
+``--temperature 0`` by default, so the model writes the same replies to the same requests
+(the output limits, fitted to the server's pace, may still differ between the variants).
+Reported per run: wall time,
 articles ok / suspect / failed (and failures that were timeouts), requests, the server's
 and the client's CPU seconds, and the load average (other work on the machine shows there).
 

@@ -394,8 +394,9 @@ class ChatClient:
                 within = self.transport.output_within_timeout()
                 if within is not None and within < limit:  # the transport sent no more
                     raise OutputTruncatedError(
-                        f"reply truncated at {within} tokens, as many as this server writes "
-                        f"within the {self.config.timeout_seconds:.0f}s timeout",
+                        f"reply truncated at the output limit (at most {within} tokens: as "
+                        f"many as this server writes in one attempt's "
+                        f"{self.config.timeout_seconds:.0f}s)",
                         **where,
                     )
                 ceiling = self.config.max_output_tokens_ceiling

@@ -14,8 +14,8 @@ latency seen: over 1.25x, no more growth and one request fewer (as TCP Vegas); o
 halved. A timeout, 429, 503 or 504 halves it too. It is also kept where a queue cannot
 outlast one attempt's timeout: on a server that answers one request at a time, n requests
 in flight make the last wait n replies, so once a reply to a lone request took L seconds,
-at most timeout / L go out at once (times the number seen to run side by side without
-slowing). Requests sent before a cut cannot cause
+at most timeout / L go out at once (times the number seen running at once: a reply that
+overtook requests sent before it). Requests sent before a cut cannot cause
 another (one cut per round trip), and each cut at the same level doubles the patience
 before probing it again, so a server that takes one request at a time settles at 1 in
 flight. Latency is not judged while this client's own event loop runs late (its CPU, not
@@ -30,6 +30,7 @@ after a 429 is passed on to it.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import logging
 import math
 import time
@@ -97,7 +98,7 @@ class Ticket:
     sequence: int
     started: float
     limited: bool  # every slot was taken when it was admitted (the level was the limit)
-    alone: bool = False  # no other request of this client was in flight
+    others: int = 0  # other requests of this client in flight when it was admitted
 
 
 class AdaptiveConcurrency:
@@ -133,7 +134,8 @@ class AdaptiveConcurrency:
         self._best: float | None = None
         self._alone_worst = 0.0  # the slowest reply to a request sent with none other
         self._alone_longest = (0, 0.0)  # the lone reply with the most output: tokens, seconds
-        self._parallel = 1  # the most in flight at once that came back without queueing
+        self._parallel = 1  # the most seen running at once: a reply overtook earlier ones
+        self._outstanding: list[int] = []  # sequence numbers of the requests in flight
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
         self._cut_after = 0  # requests sent before this sequence number cause no cut
@@ -160,11 +162,17 @@ class AdaptiveConcurrency:
             self.in_flight += 1
         self.peak = max(self.peak, self.in_flight)
         self._sent += 1
+        self._outstanding.append(self._sent)  # sequence numbers only grow: stays sorted
         return Ticket(
-            self._sent, self.clock(), self.in_flight >= self.level, alone=self.in_flight == 1
+            self._sent, self.clock(), self.in_flight >= self.level, others=self.in_flight - 1
         )
 
-    def release(self) -> None:
+    def release(self, ticket: Ticket | None = None) -> None:
+        """Give a slot back (``ticket``: the request it held, when it had one)."""
+        if ticket is not None:
+            where = bisect.bisect_left(self._outstanding, ticket.sequence)
+            if where < len(self._outstanding) and self._outstanding[where] == ticket.sequence:
+                del self._outstanding[where]
         self.in_flight -= 1
         self._wake()
 
@@ -183,9 +191,17 @@ class AdaptiveConcurrency:
         server that queues slows every reply, while a client busy reading a burst of
         replies delays only the later ones of the burst."""
         self.replies += 1
+        latency = self.clock() - ticket.started
+        # alone: nothing else was in flight from its admission to its reply
+        alone = ticket.others == 0 and self._sent == ticket.sequence
+        if alone and output_tokens > self._alone_longest[0]:
+            self._alone_longest = (output_tokens, latency)
+        # a reply that overtook requests sent before it ran beside them (a server that
+        # takes one at a time answers in order)
+        overtaken = bisect.bisect_left(self._outstanding, ticket.sequence)
+        self._parallel = max(self._parallel, overtaken + 1)
         if not self.adaptive:
             return
-        latency = self.clock() - ticket.started
         if self._best is None or latency < self._best:
             self._best = latency
         else:
@@ -193,9 +209,7 @@ class AdaptiveConcurrency:
         self._round_fastest = min(self._round_fastest, latency)
         self._round_left -= 1
         self._probe_lag()
-        if ticket.alone and output_tokens > self._alone_longest[0]:
-            self._alone_longest = (output_tokens, latency)
-        if ticket.alone and latency > self._alone_worst:
+        if alone and latency > self._alone_worst:
             self._alone_worst = latency
             if self._fit_timeout(latency):
                 return
@@ -212,8 +226,6 @@ class AdaptiveConcurrency:
             # a queue starts to build: no more growth, the slow start is over, and one
             # request fewer (as TCP Vegas) lets it drain
             self._flat = fastest <= SLOW_START_EXIT * self._best
-            if self._flat and ticket.sequence > self._cut_after:
-                self._parallel = max(self._parallel, self.level)  # they ran side by side
             if not self._flat and not self._slow_start:
                 self._cut(ticket, reason, to=self.level - 1)
             self._slow_start = self._slow_start and self._flat
@@ -259,7 +271,6 @@ class AdaptiveConcurrency:
         if cap is None or self.level <= cap:
             return False
         before, self.level = self.level, cap
-        self._slow_start = False
         self._credit = 0
         self._cut_after = self._sent
         self._round_left, self._round_fastest = self.level, math.inf
@@ -395,4 +406,4 @@ class RateLimiter:
             ticket.started = self.clock()  # waits for the buckets are not the server's
             yield ticket
         finally:
-            self.concurrency.release()
+            self.concurrency.release(ticket)

@@ -36,8 +36,9 @@ _UNSUPPORTED = {
 }
 
 
-# What json_object mode keeps of the above: llama.cpp's and vLLM's grammars enforce array
-# bounds, so a stated bound ends a list that a small model would otherwise repeat forever.
+# What json_object mode keeps of the above: llama-cpp-python turns the attached schema into
+# a grammar that enforces array bounds, so a stated bound ends a list that a small model
+# would otherwise repeat forever.
 _GRAMMAR_BOUNDS = {"maxItems"}
 
 
@@ -81,8 +82,8 @@ def schema_hash(schema: dict[str, Any]) -> str:
 
 
 def grammar_schema(model: type[BaseModel]) -> dict[str, Any]:
-    """The schema sent with ``json_object`` mode, where the server turns it into a grammar
-    (llama.cpp, vLLM): the strict schema plus the array bounds the contract states (at most
+    """The schema sent with ``json_object`` mode, where a server may turn it into a grammar
+    (llama-cpp-python does): the strict schema plus the array bounds the contract states (at most
     six key points), so the grammar closes such a list where the contract says it ends."""
     schema: dict[str, Any] = json.loads(_strict_schema_json(model, frozenset(_GRAMMAR_BOUNDS)))
     return schema

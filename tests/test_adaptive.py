@@ -20,7 +20,7 @@ from summarizer._endpoints import EndpointState
 from summarizer._engines import LLMEngine
 from summarizer._errors import OutputTruncatedError
 from summarizer._models import DocumentSummary
-from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter
+from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter, Ticket
 from summarizer._testing import FakeServer, ScriptedModel
 from summarizer._tokens import load_encoding
 
@@ -41,18 +41,26 @@ def seed_variants(count: int) -> list[Document]:
 # -- the controller, on a fake clock ---------------------------------------------------------
 
 
-async def _rounds(gate: AdaptiveConcurrency, time: FakeTime, latency: float, count: int):
+async def _rounds(
+    gate: AdaptiveConcurrency,
+    time: FakeTime,
+    latency: float,
+    count: int,
+    *,
+    in_order: bool = True,
+):
     """Unlimited demand: every reply frees a slot that a new request takes at once; each
-    round trip takes ``latency``. The requests sent in each round trip."""
+    round trip takes ``latency``, and its replies come back in the order sent (or, as
+    from a server running them side by side, not). The requests sent in each round trip."""
     batch = [await gate.acquire() for _ in range(gate.level)]
     sent = []
     for _ in range(count):
         sent.append(len(batch))
         time.now += latency
         following = []
-        for ticket in batch:  # as the transport does: the reply is judged inside the slot
-            gate.succeeded(ticket)
-            gate.release()
+        for ticket in batch if in_order else batch[::-1]:
+            gate.succeeded(ticket)  # as the transport does: judged inside the slot
+            gate.release(ticket)
             while gate.in_flight < gate.level:
                 following.append(await gate.acquire())
         batch = following
@@ -89,10 +97,24 @@ async def test_no_more_go_out_than_a_one_at_a_time_server_finishes_within_the_ti
     lone = await gate.acquire()  # the first request goes alone (the mode probe)
     time.now += 250.0
     gate.succeeded(lone)
-    gate.release()
+    gate.release(lone)
     assert gate.level == 2 and gate.timeout_cap() == 2  # a third would wait 750 s
-    sent = await _rounds(gate, time, 500.0, 6)  # a queue: every reply waits for the other
-    assert max(sent) <= 2 and gate.level == 1  # ... then latency says so
+    # a server that answers one request at a time, in order: each reply takes 100-250 s
+    # once its turn comes; demand is unlimited
+    services = [250.0, 150.0, 200.0, 250.0, 100.0] * 8
+    queue: list[Ticket] = []
+    finished, latencies, busiest = 0.0, [], 0
+    for service in services:
+        while gate.in_flight < gate.level:
+            queue.append(await gate.acquire())
+        busiest = max(busiest, gate.in_flight)
+        ticket = queue.pop(0)
+        finished = max(finished, ticket.started) + service
+        time.now = finished
+        latencies.append(time.now - ticket.started)
+        gate.succeeded(ticket, 100)
+        gate.release(ticket)
+    assert max(latencies) <= 600.0 and busiest <= 2  # not one would have timed out
     slow = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
     alone = await slow.acquire()
     time.now += 412.0
@@ -100,15 +122,23 @@ async def test_no_more_go_out_than_a_one_at_a_time_server_finishes_within_the_ti
     assert slow.level == 1 and slow.timeout_cap() == 1
 
 
-async def test_the_timeout_bound_widens_with_replies_seen_side_by_side() -> None:
-    time = FakeTime()
+async def _after_a_lone_reply(time: FakeTime, seconds: float) -> AdaptiveConcurrency:
     gate = AdaptiveConcurrency(16, clock=time.clock, timeout=10.0)
     lone = await gate.acquire()
-    time.now += 4.0
+    time.now += seconds
     gate.succeeded(lone)
-    gate.release()
+    gate.release(lone)
+    return gate
+
+
+async def test_the_timeout_bound_widens_with_replies_seen_side_by_side() -> None:
+    time = FakeTime()
+    gate = await _after_a_lone_reply(time, 4.0)
     assert gate.level == 2  # 10 s holds two 4-second replies in a row
-    sent = await _rounds(gate, time, 4.0, 6)  # a wide server: two at once take 4 s too
+    in_order = await _rounds(gate, time, 4.0, 6)  # answered in order: no sign of a wide server
+    assert gate.level == 2 and max(in_order) == 2
+    gate = await _after_a_lone_reply(time, 4.0)
+    sent = await _rounds(gate, time, 4.0, 6, in_order=False)  # later ones overtake: it is
     assert gate.level > 2 and sent[-1] > 2 and gate.cuts == 0
     unbounded = AdaptiveConcurrency(16, clock=time.clock)  # no timeout, no such bound
     assert unbounded.timeout_cap() is None
@@ -134,7 +164,9 @@ async def test_the_output_limit_shrinks_to_what_the_server_writes_within_the_tim
     sent = [json.loads(call.request.content)["max_tokens"] for call in route.calls]
     assert sent == [2048, 900]  # 600 s at 1.5 tokens/s
     route.mock(return_value=ok('{"summary": "China', finish_reason="length"))
-    with pytest.raises(OutputTruncatedError, match="900 tokens, as many as this server writes"):
+    with pytest.raises(
+        OutputTruncatedError, match="at most 900 tokens: as many as this server writes"
+    ):
         await ask(client, max_output_tokens=1500)
     assert route.call_count == 3  # no retry at a larger limit the timeout cannot hold
     await client.aclose()

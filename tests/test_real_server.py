@@ -37,10 +37,15 @@ pytestmark = [pytest.mark.real_server, pytest.mark.slow]
 
 # Read at import: the autouse fixture of conftest.py clears SUMMARIZER_* for each test.
 REQUIRED = os.environ.get("SUMMARIZER_REQUIRE_REAL_SERVER") == "1"
+# .ci/run: a run over its time budget (a slow machine, not a wrong answer) skips, saying so
+SLOW_SKIPS = os.environ.get("SUMMARIZER_REAL_SERVER_OPTIONAL") == "1"
 PYTHON = os.environ.get("SUMMARIZER_LLAMA_PYTHON") or sys.executable
 SEEDS_TAKEN = int(os.environ.get("SUMMARIZER_REAL_SERVER_SEEDS") or 0)  # the N shortest; 0: all
-RUN_SECONDS = 2400  # one run; see the README ("A local server") for the times measured
-TIMEOUT_WORDS = re.compile(r"timed out|timeout", re.I)
+RUN_SECONDS = 1500  # one run; see the README ("A local server") for the times measured
+# what a timeout says: the transport's error, and the SDK's and httpx's in retry logs
+TIMEOUT_WORDS = re.compile(
+    r"no complete reply within|timed out|TimeoutError|DeadlineExceeded", re.I
+)
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +75,14 @@ def run(server: LlamaServer, seeds_dir: Path, out: Path, cache: Path) -> dict[st
         "--out", str(out), "--cache", str(cache), "--no-log", "--temperature", "0",
     ]  # fmt: skip
     started = time.perf_counter()
-    done = subprocess.run(
-        command, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
-    )
+    try:
+        done = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=RUN_SECONDS, check=False
+        )
+    except subprocess.TimeoutExpired:
+        if SLOW_SKIPS:
+            pytest.skip(f"one run took over {RUN_SECONDS}s here: too slow a machine to judge")
+        raise
     seconds = time.perf_counter() - started
     print(f"run: {seconds:.1f}s, exit {done.returncode}\n{done.stderr[-3000:]}")
     lines = (out / "results.jsonl").read_text(encoding="utf-8").splitlines()

@@ -64,13 +64,19 @@ def format_validation_errors(error: ValidationError) -> str:
     return "\n".join(lines)
 
 
+TAIL_CHECKED = 16_384  # characters: about 4,000 tokens of a looping reply's end
+
+
 def repeating_tail(text: str) -> tuple[int, int] | None:
     """``(period, length)`` of the repetition that ends a truncated reply, when the model
     was looping: its last characters are one passage of ``period`` characters written at
-    least three times over, and the copies make at least a quarter of the reply. A larger
+    least three times over, and the copies make at least a quarter of the reply (of its
+    last ``TAIL_CHECKED`` characters, for a longer one). A larger
     output limit would buy more copies of that passage, so it is not worth a retry. Three
     copies, because two may be an honest repetition (a quote restated as its claim); a
-    quarter, because a few repeated characters at the end ("ha ha ha", "...") are text."""
+    quarter, because a few repeated characters at the end ("ha ha ha", "...") are text.
+    Only the last ``TAIL_CHECKED`` characters are read (the search is quadratic in them)."""
+    text = text[-TAIL_CHECKED:]
     size = len(text)
     for period in range(1, size // 3 + 1):
         if text[size - 3 * period : size - period] != text[size - 2 * period :]:

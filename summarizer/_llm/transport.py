@@ -323,19 +323,18 @@ class Transport:
         async with self.limiter.slot(estimate) as ticket:
             parameter = self.config.output_limit_parameter
             limit = int(request.get(parameter) or 0)
+            prompt = max(0, estimate - limit)
             within = self.output_within_timeout()
             if within is not None and within < limit:
                 # no more than the server writes within the timeout: a reply cut at the
                 # limit comes back (and may be split) where a longer one would time out
                 limit = within
                 request = {**request, parameter: limit}
-            held = self.accountant.reserve(
-                prompt_tokens=max(0, estimate - limit), output_tokens=limit
-            )
+            held = self.accountant.reserve(prompt_tokens=prompt, output_tokens=limit)
             self.accountant.count_request(usage)
             try:
                 if self.config.stream:
-                    response = await self._create_streamed(request, max(0, estimate - limit))
+                    response = await self._create_streamed(request, prompt)
                 else:
                     response = await self._create(request)
                 written = getattr(getattr(response, "usage", None), "completion_tokens", 0)
