@@ -244,9 +244,9 @@ def test_a_one_slot_server_settles_at_one_in_flight_with_no_article_lost() -> No
 
 def test_a_server_too_slow_for_a_queue_within_the_timeout_gets_one_request_at_a_time() -> None:
     documents = seed_variants(6)
-    with FakeServer(ScriptedModel(), latency=0.5, slots=1) as server:
+    with FakeServer(ScriptedModel(), latency=1.0, slots=1) as server:
         # the deadline holds one reply, not two: any queue would time out
-        results, client = _run(server.base_url, documents, timeout_seconds=0.9, max_attempts=1)
+        results, client = _run(server.base_url, documents, timeout_seconds=1.9, max_attempts=1)
     assert all(isinstance(r, DocumentSummary) for r in results), results
     assert client.limiter.concurrency.peak == 1 and server.busiest == 1
 
