@@ -14,12 +14,13 @@ import respx
 
 from summarizer._client import ChatClient, read_structured
 from summarizer._config import LLMConfig
+from summarizer._errors import ContextLengthExceededError
 from summarizer._llm.completion import UnusableReply, read_reply
 from summarizer._llm.redact import REDACTED, Redactor
 from summarizer._llm.transport import POOL_SHARD_SIZE, post_arguments
 from summarizer._models import ExtractionDraft
 
-from .fakes import BASE_URL, SECRET, completion, ok, request_json
+from .fakes import BASE_URL, SECRET, completion, error, ok, request_json
 from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE, ask, make_client
 
 
@@ -120,6 +121,64 @@ def test_the_system_block_is_counted_once_and_the_total_stays_exact() -> None:
     expected = sum(real.count(m["content"]) + 4 for m in MESSAGES) + 3
     assert exact == expected
     assert counted == [MESSAGES[1]["content"]] * 2  # the system block came from memory
+
+
+def _count_calls(client: ChatClient) -> list[int]:
+    counted: list[int] = []
+    real = client.count_tokens
+
+    def counting(messages: Any) -> int:
+        counted.append(real(messages))
+        return counted[-1]
+
+    client.count_tokens = counting  # type: ignore[method-assign]
+    return counted
+
+
+@pytest.mark.parametrize(
+    ("settings", "counts"),
+    [
+        ({}, False),
+        ({"tokens_per_minute": 1_000_000}, True),
+        ({"max_cost_usd": 5.0}, True),
+        ({"stream": True}, True),
+    ],
+)
+async def test_a_prompt_is_counted_before_sending_only_when_something_reads_the_count(
+    settings: dict[str, Any], counts: bool
+) -> None:
+    client = make_client(**settings)
+    counted = _count_calls(client)
+    assert client.counts_prompts is counts
+    with respx.mock(base_url=BASE_URL) as mock:
+        if settings.get("stream"):
+            chunks = [
+                {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": text}}]}
+                for text in (json.dumps(GOOD),)
+            ]
+            body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            mock.post("/chat/completions").mock(
+                return_value=httpx.Response(
+                    200, text=body, headers={"content-type": "text/event-stream"}
+                )
+            )
+        else:
+            mock.post("/chat/completions").mock(return_value=ok(GOOD))
+        await ask(client)
+    assert len(counted) == (1 if counts else 0)
+
+
+async def test_a_context_refusal_naming_no_size_is_learned_from_the_prompt_counted_then() -> None:
+    client = make_client()
+    counted = _count_calls(client)
+    limit = client.output_limit()
+    refusal = error(400, "too many tokens in the prompt", code="context_length_exceeded")
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(return_value=refusal)
+        with pytest.raises(ContextLengthExceededError):
+            await ask(client)
+    assert len(counted) == 1  # counted only once the server refused it
+    assert client.context_window == counted[0] + limit - 1
 
 
 def test_the_schema_is_built_once_per_model() -> None:
