@@ -51,6 +51,7 @@ from summarizer._llm.accounting import Accountant
 from summarizer._llm.completion import ChatReply, UnusableReply, read_reply
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.modes import ModeRejected, rejects_mode
+from summarizer._llm.network import use_asyncio_sockets
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
 from summarizer._models import Usage
 from summarizer._ratelimit import RateLimiter, Sleep
@@ -297,7 +298,9 @@ class Transport:
         if common["http_client"] is None:  # the SDK's default client, with the shared TLS
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
-            common["http_client"] = openai.DefaultAsyncHttpxClient(verify=self._tls)
+            http = openai.DefaultAsyncHttpxClient(verify=self._tls)
+            use_asyncio_sockets(http)
+            common["http_client"] = http
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=self.config.base_url or "",
