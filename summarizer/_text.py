@@ -77,17 +77,26 @@ def stem(word: str) -> str:
     return word
 
 
-_ABBREVIATED = [
-    (re.compile(r"\bU\.S\.(?:A\.)?|\bUS\b|\bUSA\b"), "United States"),
-    (re.compile(r"\bU\.K\.|\bUK\b"), "United Kingdom"),
-    (re.compile(r"\bU\.N\.|\bUN\b"), "United Nations"),
-]
+_EXPANSIONS = {
+    "U.S.": "United States",
+    "U.S.A.": "United States",
+    "US": "United States",
+    "USA": "United States",
+    "U.K.": "United Kingdom",
+    "UK": "United Kingdom",
+    "U.N.": "United Nations",
+    "UN": "United Nations",
+}
+_ABBREVIATION = re.compile(r"\b(?:U\.S\.(?:A\.)?|U\.K\.|U\.N\.|(?:USA?|UK|UN)\b)")
+
+
+def _expand(match: re.Match[str]) -> str:
+    return _EXPANSIONS[match.group()]
 
 
 def words(text: str) -> list[str]:
-    for pattern, expansion in _ABBREVIATED:
-        text = pattern.sub(expansion, text)
-    return _WORD.findall(text)
+    """The words of ``text``, country and body abbreviations spelt out (one pass)."""
+    return _WORD.findall(_ABBREVIATION.sub(_expand, text))
 
 
 _CONTENT: dict[str, str | None] = {}  # word -> its content word (None: not one)
@@ -115,6 +124,22 @@ def content_words(text: str) -> list[str]:
         if content is not None:
             result.append(content)
     return result
+
+
+def content_word_set(text: str) -> set[str]:
+    """``set(content_words(text))``, each distinct word judged once (a long text repeats
+    its words)."""
+    if len(_CONTENT) > _CONTENT_MAX:
+        _CONTENT.clear()
+    found = set()
+    for word in set(words(text)):
+        if word in _CONTENT:
+            content = _CONTENT[word]
+        else:
+            content = _CONTENT[word] = _content_word(word)
+        if content is not None:
+            found.add(content)
+    return found
 
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
