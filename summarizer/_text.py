@@ -6,6 +6,7 @@ digest: sentence spans, content words with a light stemmer, numbers, and attribu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -109,37 +110,32 @@ def _content_word(word: str) -> str | None:
     return stem(word) if word.lower() not in STOPWORDS and len(word) > 1 else None
 
 
-def content_words(text: str) -> list[str]:
-    """Stemmed words that carry meaning (no stopwords), numbers normalised. Each distinct
-    word is judged once per process (a corpus repeats its words; the digest reads every
-    article and every claim)."""
+def _judge(words: Iterable[str]) -> list[str | None]:
+    """The content word of each of ``words`` (None: not one), from the memo."""
     if len(_CONTENT) > _CONTENT_MAX:
         _CONTENT.clear()
-    result = []
-    for word in words(text):
+    judged = []
+    for word in words:
         if word in _CONTENT:
             content = _CONTENT[word]
         else:
             content = _CONTENT[word] = _content_word(word)
-        if content is not None:
-            result.append(content)
-    return result
+        judged.append(content)
+    return judged
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words that carry meaning (no stopwords), numbers normalised. Each distinct
+    word is judged once per process (a corpus repeats its words; the digest reads every
+    article and every claim)."""
+    judged = _judge(words(text))
+    return [content for content in judged if content is not None]
 
 
 def content_word_set(text: str) -> set[str]:
     """``set(content_words(text))``, each distinct word judged once (a long text repeats
     its words)."""
-    if len(_CONTENT) > _CONTENT_MAX:
-        _CONTENT.clear()
-    found = set()
-    for word in set(words(text)):
-        if word in _CONTENT:
-            content = _CONTENT[word]
-        else:
-            content = _CONTENT[word] = _content_word(word)
-        if content is not None:
-            found.add(content)
-    return found
+    return {content for content in _judge(set(words(text))) if content is not None}
 
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
