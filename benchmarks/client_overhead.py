@@ -183,23 +183,32 @@ async def pipeline_calls(base_url: str, documents: list[Any], width: int) -> int
     return sum(r.provenance.usage.requests for r in ok)
 
 
-def client_calls(base_url: str, documents: list[Any], width: int) -> Any:
-    """The same extract calls straight through ``ChatClient.structured`` (the prompts built
-    before the clock starts): the client alone, without normalising or grounding."""
-    from summarizer import LLMConfig
-    from summarizer._client import ChatClient, freeze_startup_objects
-    from summarizer._llm.context import CallContext
-    from summarizer._models import ExtractionDraft
+def client_prompts(documents: list[Any]) -> list[list[dict[str, str]]]:
+    """The extract prompts of ``documents``, built before the clock starts."""
     from summarizer._normalize import normalize_text
     from summarizer._prompts import load_prompt
 
     template = load_prompt("extract")
-    prompts = [
+    return [
         template.messages(
             summary_words=120, part_note="", doc_id=d.id, article=normalize_text(d.text).text
         )
         for d in documents
     ]
+
+
+def client_calls(
+    base_url: str, documents: list[Any], prompts: list[list[dict[str, str]]], width: int
+) -> Any:
+    """The same extract calls straight through ``ChatClient.structured`` on ``prompts``
+    (:func:`client_prompts`): the client alone, without normalising or grounding."""
+    from summarizer import LLMConfig
+    from summarizer._client import ChatClient, freeze_startup_objects
+    from summarizer._llm.context import CallContext
+    from summarizer._models import ExtractionDraft
+    from summarizer._prompts import load_prompt
+
+    template = load_prompt("extract")
 
     async def go() -> int:
         config = LLMConfig(
@@ -227,10 +236,11 @@ def client_calls(base_url: str, documents: list[Any], width: int) -> Any:
 
 def run(base_url: str, count: int, concurrency: int, profile: bool, client_only: bool) -> None:
     documents = articles(count)
+    prompts = client_prompts(documents) if client_only else []
 
     def measure(docs: list[Any], width: int) -> int:
         if client_only:
-            return asyncio.run(client_calls(base_url, docs, width))
+            return asyncio.run(client_calls(base_url, docs, prompts[: len(docs)], width))
         return asyncio.run(pipeline_calls(base_url, docs, width))
 
     measure(documents[:4], 4)  # warm-up: imports, encodings, templates

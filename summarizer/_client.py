@@ -199,6 +199,15 @@ class ChatClient:
         else:
             self.context_window = config.context_window
         self._inflight = InFlight()
+        # what reads a request's token estimate: a tokens-per-minute bucket (this client's
+        # or the cluster's), the budget's worst-case reservation, a stream's usage when
+        # the server sends none. Without them no prompt is counted before it is sent.
+        self.counts_prompts = bool(
+            config.tokens_per_minute
+            or shared_limits is not None
+            or self.accountant.budget_usd is not None
+            or config.stream
+        )
         self._fixed_counts: dict[str, int] = {}
         self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str, dict[str, Any]]] = {}
 
@@ -467,17 +476,18 @@ class ChatClient:
         usage: Usage,
     ) -> Any:
         request = self._request(conversation, call, mode, step, limit)
-        estimate = self.count_tokens(request["messages"]) + limit
+        prompt = self.count_tokens(request["messages"]) if self.counts_prompts else 0
         try:
             return await self.transport.send(
-                request, mode=mode, estimate=estimate, context=call.context, usage=usage
+                request, mode=mode, estimate=prompt + limit, context=call.context, usage=usage
             )
         except BudgetExceededError as stop:
             stop.usage = usage  # what this call had used before the budget stopped it
             raise
         except ContextLengthExceededError as too_long:
             # what the server said, else just under what was asked: the next parts fit
-            self.learn_context_window(too_long.context_window or estimate - 1)
+            asked = (prompt or self.count_tokens(request["messages"])) + limit
+            self.learn_context_window(too_long.context_window or asked - 1)
             raise
 
     def _request(

@@ -59,6 +59,17 @@ class OffsetMap:
         self._lengths.append(length)
         self.length += length
 
+    def append_words(self, words: list[tuple[int, int]]) -> None:
+        """The next derived characters are the original ``words`` joined by single spaces,
+        each space copied from the character just after the word before it."""
+        run_start, run_end = words[0]
+        for start, end in words[1:]:
+            if start != run_end + 1:  # more than one character between: a new run
+                self.append(run_start, run_end + 1 - run_start)
+                run_start = start
+            run_end = end
+        self.append(run_start, run_end - run_start)
+
     def to_original(self, position: int) -> int:
         """Original offset of derived character ``position`` (or the end, for ``length``)."""
         if not 0 <= position <= self.length:
@@ -201,12 +212,15 @@ _DATE_PATTERNS = [
         ("d", "M", "y"),
     ),
 ]
+_YEAR = re.compile(r"\d{4}")
 _DATE_HEADER_WORDS = {"date", "published", "updated", "posted", "on", "last", "modified", "at"}
 _HEADER_LINES = 3
 
 
 def find_date(line: str) -> tuple[str, re.Match[str]] | None:
     """The first valid calendar date stated in ``line``, as ISO ``YYYY-MM-DD``."""
+    if not _YEAR.search(line):  # every pattern has a four-digit year
+        return None
     for pattern, order in _DATE_PATTERNS:
         for match in pattern.finditer(line):
             parts = dict(zip(order, match.groups(), strict=True))
@@ -239,18 +253,30 @@ def _looks_like_title(line: str) -> bool:
 
 @dataclass
 class _Line:
-    start: int  # original offset of the line's first character
-    words: list[tuple[int, int]]  # original spans of its words
+    first: int  # original offset of the first word's first character
+    last: int  # original offset just past the last word
+    word_count: int
     text: str  # whitespace-collapsed
+    # original spans of the words; empty for a clean line (text == original[first:last])
+    words: list[tuple[int, int]]
 
 
 def _split_lines(text: str) -> list[_Line]:
+    """The lines of ``text`` (a blank one has no words). A clean line, single-spaced with
+    no other whitespace or zero-width character (most lines of most articles), is taken
+    as it is; only the others are split into words."""
     lines: list[_Line] = []
     position = 0
     for end_match in [*_LINE_END.finditer(text), None]:
         end = end_match.start() if end_match else len(text)
-        words = [(m.start(), m.end()) for m in _WORD.finditer(text, position, end)]
-        lines.append(_Line(position, words, " ".join(text[s:e] for s, e in words)))
+        line = text[position:end]
+        if line and line[0] != " " != line[-1] and line.isprintable() and "  " not in line:
+            lines.append(_Line(position, end, line.count(" ") + 1, line, []))
+        else:
+            words = [(m.start(), m.end()) for m in _WORD.finditer(text, position, end)]
+            first, last = (words[0][0], words[-1][1]) if words else (position, position)
+            joined = " ".join(text[s:e] for s, e in words)
+            lines.append(_Line(first, last, len(words), joined, words))
         position = end_match.end() if end_match else len(text)
     return lines
 
@@ -265,10 +291,10 @@ def _keep_lines(text: str) -> tuple[list[tuple[int, _Line]], list[RemovedLine], 
     block = 0
     content_lines = 0
     for line in _split_lines(text):
-        if not line.words:
+        if not line.word_count:
             block += 1
             continue
-        span_start, span_end = line.words[0][0], line.words[-1][1]
+        span_start, span_end = line.first, line.last
         content_lines += 1
         if date is None and content_lines <= _HEADER_LINES:
             found = find_date(line.text)
@@ -280,7 +306,7 @@ def _keep_lines(text: str) -> tuple[list[tuple[int, _Line]], list[RemovedLine], 
         if is_boilerplate(line.text):
             removed.append(RemovedLine("boilerplate", span_start, span_end, line.text))
             continue
-        if line.text in seen and len(line.words) >= 3:
+        if line.text in seen and line.word_count >= 3:
             removed.append(RemovedLine("duplicate", span_start, span_end, line.text))
             continue
         seen.add(line.text)
@@ -300,19 +326,15 @@ def _join_lines(text: str, kept: list[tuple[int, _Line]]) -> tuple[str, OffsetMa
             parts.append(separator)
             for _ in separator:
                 offsets.append(min(previous_end, len(text) - 1), 1)
-        first, last = line.words[0][0], line.words[-1][1]
+        first, last = line.first, line.last
         if last - first == len(line.text):  # already single-spaced: one run for the line
             parts.append(line.text)
             offsets.append(first, last - first)
         else:
-            for index, (start, end) in enumerate(line.words):
-                if index:
-                    parts.append(" ")
-                    offsets.append(line.words[index - 1][1], 1)
-                parts.append(text[start:end])
-                offsets.append(start, end - start)
+            parts.append(line.text)
+            offsets.append_words(line.words)
         previous_block = block_number
-        previous_end = line.words[-1][1]
+        previous_end = last
     return "".join(parts), offsets
 
 

@@ -50,7 +50,7 @@ from summarizer._models import (
     SuspectReason,
 )
 from summarizer._schemas import strict_schema
-from summarizer._text import content_words
+from summarizer._text import content_word_set
 
 _TOKEN = re.compile(r"\w+")
 _DRAFTS: tuple[type[BaseModel], ...] = (ExtractionDraft, ReduceDraft, ClaimDraft)
@@ -143,10 +143,10 @@ def _unrelated(summary: str, article: str) -> str | None:
     of its distinct content words occur in the article."""
     if not summary.strip():
         return "the summary is empty"
-    words = set(content_words(summary))
+    words = content_word_set(summary)
     if not words:
         return None  # nothing to compare; an echo, if it is one, is reported as such
-    shared = words & set(content_words(article))
+    shared = words & content_word_set(article)
     if 2 * len(shared) < len(words):
         return (
             f"the summary shares {len(shared)} of its {len(words)} content words with the article"

@@ -6,6 +6,7 @@ digest: sentence spans, content words with a light stemmer, numbers, and attribu
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -77,17 +78,26 @@ def stem(word: str) -> str:
     return word
 
 
-_ABBREVIATED = [
-    (re.compile(r"\bU\.S\.(?:A\.)?|\bUS\b|\bUSA\b"), "United States"),
-    (re.compile(r"\bU\.K\.|\bUK\b"), "United Kingdom"),
-    (re.compile(r"\bU\.N\.|\bUN\b"), "United Nations"),
-]
+_EXPANSIONS = {
+    "U.S.": "United States",
+    "U.S.A.": "United States",
+    "US": "United States",
+    "USA": "United States",
+    "U.K.": "United Kingdom",
+    "UK": "United Kingdom",
+    "U.N.": "United Nations",
+    "UN": "United Nations",
+}
+_ABBREVIATION = re.compile(r"\b(?:U\.S\.(?:A\.)?|U\.K\.|U\.N\.|(?:USA?|UK|UN)\b)")
+
+
+def _expand(match: re.Match[str]) -> str:
+    return _EXPANSIONS[match.group()]
 
 
 def words(text: str) -> list[str]:
-    for pattern, expansion in _ABBREVIATED:
-        text = pattern.sub(expansion, text)
-    return _WORD.findall(text)
+    """The words of ``text``, country and body abbreviations spelt out (one pass)."""
+    return _WORD.findall(_ABBREVIATION.sub(_expand, text))
 
 
 _CONTENT: dict[str, str | None] = {}  # word -> its content word (None: not one)
@@ -100,21 +110,32 @@ def _content_word(word: str) -> str | None:
     return stem(word) if word.lower() not in STOPWORDS and len(word) > 1 else None
 
 
-def content_words(text: str) -> list[str]:
-    """Stemmed words that carry meaning (no stopwords), numbers normalised. Each distinct
-    word is judged once per process (a corpus repeats its words; the digest reads every
-    article and every claim)."""
+def _judge(words: Iterable[str]) -> list[str | None]:
+    """The content word of each of ``words`` (None: not one), from the memo."""
     if len(_CONTENT) > _CONTENT_MAX:
         _CONTENT.clear()
-    result = []
-    for word in words(text):
+    judged = []
+    for word in words:
         if word in _CONTENT:
             content = _CONTENT[word]
         else:
             content = _CONTENT[word] = _content_word(word)
-        if content is not None:
-            result.append(content)
-    return result
+        judged.append(content)
+    return judged
+
+
+def content_words(text: str) -> list[str]:
+    """Stemmed words that carry meaning (no stopwords), numbers normalised. Each distinct
+    word is judged once per process (a corpus repeats its words; the digest reads every
+    article and every claim)."""
+    judged = _judge(words(text))
+    return [content for content in judged if content is not None]
+
+
+def content_word_set(text: str) -> set[str]:
+    """``set(content_words(text))``, each distinct word judged once (a long text repeats
+    its words)."""
+    return {content for content in _judge(set(words(text))) if content is not None}
 
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:

@@ -9,17 +9,19 @@ from contextlib import ExitStack
 from typing import Any
 
 import httpx
+import openai
 import pytest
 import respx
 
 from summarizer._client import ChatClient, read_structured
 from summarizer._config import LLMConfig
+from summarizer._errors import ContextLengthExceededError
 from summarizer._llm.completion import UnusableReply, read_reply
 from summarizer._llm.redact import REDACTED, Redactor
-from summarizer._llm.transport import POOL_SHARD_SIZE, post_arguments
+from summarizer._llm.transport import POOL_SHARD_SIZE, post_arguments, prepared_post
 from summarizer._models import ExtractionDraft
 
-from .fakes import BASE_URL, SECRET, completion, ok, request_json
+from .fakes import BASE_URL, SECRET, completion, error, ok, request_json
 from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE, ask, make_client
 
 
@@ -122,6 +124,64 @@ def test_the_system_block_is_counted_once_and_the_total_stays_exact() -> None:
     assert counted == [MESSAGES[1]["content"]] * 2  # the system block came from memory
 
 
+def _count_calls(client: ChatClient) -> list[int]:
+    counted: list[int] = []
+    real = client.count_tokens
+
+    def counting(messages: Any) -> int:
+        counted.append(real(messages))
+        return counted[-1]
+
+    client.count_tokens = counting  # type: ignore[method-assign]
+    return counted
+
+
+@pytest.mark.parametrize(
+    ("settings", "counts"),
+    [
+        ({}, False),
+        ({"tokens_per_minute": 1_000_000}, True),
+        ({"max_cost_usd": 5.0}, True),
+        ({"stream": True}, True),
+    ],
+)
+async def test_a_prompt_is_counted_before_sending_only_when_something_reads_the_count(
+    settings: dict[str, Any], counts: bool
+) -> None:
+    client = make_client(**settings)
+    counted = _count_calls(client)
+    assert client.counts_prompts is counts
+    with respx.mock(base_url=BASE_URL) as mock:
+        if settings.get("stream"):
+            chunks = [
+                {"id": "c", "model": "m", "choices": [{"index": 0, "delta": {"content": text}}]}
+                for text in (json.dumps(GOOD),)
+            ]
+            body = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks) + "data: [DONE]\n\n"
+            mock.post("/chat/completions").mock(
+                return_value=httpx.Response(
+                    200, text=body, headers={"content-type": "text/event-stream"}
+                )
+            )
+        else:
+            mock.post("/chat/completions").mock(return_value=ok(GOOD))
+        await ask(client)
+    assert len(counted) == (1 if counts else 0)
+
+
+async def test_a_context_refusal_naming_no_size_is_learned_from_the_prompt_counted_then() -> None:
+    client = make_client()
+    counted = _count_calls(client)
+    limit = client.output_limit()
+    refusal = error(400, "too many tokens in the prompt", code="context_length_exceeded")
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(return_value=refusal)
+        with pytest.raises(ContextLengthExceededError):
+            await ask(client)
+    assert len(counted) == 1  # counted only once the server refused it
+    assert client.context_window == counted[0] + limit - 1
+
+
 def test_the_schema_is_built_once_per_model() -> None:
     client = make_client()
     first, digest, grammar = client._schema(ExtractionDraft)
@@ -182,3 +242,54 @@ async def test_many_calls_in_flight_share_pools_and_all_succeed() -> None:
     assert len(seen) == 64 and all(r.value.summary == GOOD["summary"] for r in replies)
     assert client.transport._busy == [0] * len(client.transport._pool)
     assert client.usage.requests == 64 and client.usage.prompt_tokens == 64 * 100
+
+
+def _sdk(**options: Any) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(
+        base_url=BASE_URL, api_key=SECRET, max_retries=0, organization="org-1", **options
+    )
+
+
+async def test_a_prepared_post_sends_what_the_sdk_would_send() -> None:
+    sdk = _sdk(default_headers={"X-Team": "news"})
+    prepared = prepared_post(sdk)
+    assert prepared is not None
+    body = {"model": "m", "messages": [{"role": "user", "content": "naïve “quotes”"}]}
+    step = {"X-Summarizer-Step": "extract"}
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions").mock(return_value=ok(GOOD))
+        options: openai.RequestOptions = {"security": {"bearer_auth": True}, "headers": step}
+        await sdk.post("/chat/completions", cast_to=httpx.Response, body=body, options=options)
+        response = await prepared.send(body, step)
+    assert response.json()["choices"][0]["message"]["content"] == json.dumps(GOOD)
+    by_sdk, ours = (call.request for call in route.calls)
+    assert sorted(ours.headers.multi_items()) == sorted(by_sdk.headers.multi_items())
+    assert ours.url == by_sdk.url and ours.content == by_sdk.content
+    assert ours.extensions["timeout"] == by_sdk.extensions["timeout"]
+
+
+async def test_a_prepared_post_raises_the_sdks_error_types() -> None:
+    sdk = _sdk()
+    prepared = prepared_post(sdk)
+    assert prepared is not None
+    with respx.mock(base_url=BASE_URL) as mock:
+        route = mock.post("/chat/completions")
+        route.mock(return_value=error(429, "slow down", code="rate_limit_exceeded"))
+        with pytest.raises(openai.RateLimitError) as limited:
+            await prepared.send({}, {})
+        route.mock(side_effect=httpx.ReadTimeout("late"))
+        with pytest.raises(openai.APITimeoutError):
+            await prepared.send({}, {})
+        route.mock(side_effect=httpx.ConnectError("refused"))
+        with pytest.raises(openai.APIConnectionError) as refused:
+            await prepared.send({}, {})
+    assert limited.value.status_code == 429 and "slow down" in limited.value.message
+    assert isinstance(refused.value.__cause__, httpx.ConnectError)
+
+
+def test_a_client_that_builds_each_request_itself_is_not_prepared() -> None:
+    azure = openai.AsyncAzureOpenAI(
+        azure_endpoint="https://example.invalid", api_version="2024-06-01", api_key=SECRET
+    )
+    assert prepared_post(azure) is None
+    assert prepared_post(_sdk()) is not None

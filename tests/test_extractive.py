@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from summarizer._documents import Document
 from summarizer._engines import ExtractiveEngine, PreparedDocument
@@ -403,3 +405,20 @@ def test_the_rose_benchmark_gives_the_lead_the_engines_word_count() -> None:
         "Schools will stay closed until Friday."
     )
     assert len(lead_words(article, 18).split()) == 18
+
+
+def test_abbreviations_are_spelt_out_in_one_pass() -> None:
+    from summarizer._text import words
+
+    text = "The U.S.A. and the UK asked the U.N. again; US-led talks, U.K. and UN staff. USB"
+    assert " ".join(words(text)) == (
+        "The United States and the United Kingdom asked the United Nations again "
+        "United States-led talks United Kingdom and United Nations staff USB"
+    )
+
+
+@given(st.text(alphabet="USAKN. -'abc1,\n", max_size=80))
+def test_a_texts_content_word_set_is_the_set_of_its_content_words(text: str) -> None:
+    from summarizer._text import content_word_set, content_words
+
+    assert content_word_set(text) == set(content_words(text))

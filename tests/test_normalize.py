@@ -100,3 +100,34 @@ def test_dates_in_common_formats() -> None:
 @given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=300))
 def test_any_text_maps_back(text: str) -> None:
     assert_maps_back(text, normalize_text(text))
+
+
+_GAPS = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u200b", " \u2009 ", "\x0b", "\u3000"])
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.tuples(_GAPS, st.text("ab1", min_size=1, max_size=4)), max_size=6),
+            st.sampled_from(["", " ", "\t"]),  # what ends the line
+            st.booleans(),  # a blank line after it
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_clean_and_noisy_lines_collapse_alike(
+    lines: list[tuple[list[tuple[str, str]], str, bool]],
+) -> None:
+    """Clean lines (taken as they are) and noisy ones (split into words) give the same
+    single-spaced text, and every word maps back."""
+    raw = [
+        f"L{index}" + "".join(gap + word for gap, word in words) + end + ("\n" if blank else "")
+        for index, (words, end, blank) in enumerate(lines)
+    ]
+    original = "\n".join(raw)
+    result = normalize_text(original)
+    split = re.split(r"\r\n|\r|\n", original)
+    expected = "\n".join(" ".join(re.findall(r"[^\s\u200b]+", line)) for line in split)
+    assert result.text == re.sub(r"\n{3,}", "\n\n", expected.strip())
+    assert_maps_back(original, result)

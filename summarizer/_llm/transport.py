@@ -30,7 +30,9 @@ from typing import Any
 
 import httpx
 import openai
+from openai._models import FinalRequestOptions
 from pydantic import ValidationError
+from pydantic_core import to_json
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 from tenacity.wait import wait_random_exponential
 
@@ -49,6 +51,7 @@ from summarizer._llm.accounting import Accountant
 from summarizer._llm.completion import ChatReply, UnusableReply, read_reply
 from summarizer._llm.context import CallContext, error_context
 from summarizer._llm.modes import ModeRejected, rejects_mode
+from summarizer._llm.network import use_asyncio_sockets
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
 from summarizer._models import Usage
 from summarizer._ratelimit import RateLimiter, Sleep
@@ -157,6 +160,68 @@ def post_arguments(request: dict[str, Any]) -> tuple[dict[str, Any], openai.Requ
     return body, options
 
 
+class PreparedPost:
+    """The chat-completions POST of one SDK client as the SDK builds it, built once: the
+    URL, the headers (auth, organization and project, the SDK's own, the configured
+    ones, httpx's defaults) and the timeouts. Each call adds its own headers and body and
+    is sent through the SDK's httpx client, with the SDK's error types: what the SDK
+    would do per request with its retries off, without rebuilding all of it every time.
+
+    Only for a plain :class:`openai.AsyncOpenAI`; a client that routes, signs or
+    refreshes per request (Azure, an API-key provider, a provider runtime, custom
+    auth) has :func:`prepared_post` return None and is called through ``post``."""
+
+    def __init__(self, sdk: openai.AsyncOpenAI):
+        options = FinalRequestOptions.construct(
+            method="post", url="/chat/completions", json_data={}, security={"bearer_auth": True}
+        )
+        template = sdk._build_request(options)
+        self.url = template.url
+        self.headers = [(k, v) for k, v in template.headers.items() if k != "content-length"]
+        self.extensions = dict(template.extensions)
+        self._http = sdk._client
+        self._sdk = sdk
+
+    async def send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
+        """POST ``body`` with ``headers`` added; a refusal raises the SDK's status error,
+        a timeout APITimeoutError, any other failure APIConnectionError."""
+        if headers:
+            names = {name.lower() for name in headers}
+            merged = [h for h in self.headers if h[0] not in names] + list(headers.items())
+        else:
+            merged = self.headers
+        request = httpx.Request(
+            "POST",
+            self.url,
+            headers=merged,
+            content=to_json(body),
+            extensions=dict(self.extensions),
+        )
+        try:
+            response = await self._http.send(request)
+        except httpx.TimeoutException as error:
+            raise openai.APITimeoutError(request=request) from error
+        except openai.OpenAIError:
+            raise
+        except Exception as error:
+            raise openai.APIConnectionError(request=request) from error
+        if response.is_error:
+            raise self._sdk._make_status_error_from_response(response)
+        return response
+
+
+def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
+    """The prepared POST of ``sdk``, or None when the SDK must build each request itself."""
+    per_request = (
+        getattr(sdk, "_provider_runtime", None),
+        getattr(sdk, "_api_key_provider", None),
+        sdk.custom_auth,
+    )
+    if type(sdk) is not openai.AsyncOpenAI or any(hook is not None for hook in per_request):
+        return None
+    return PreparedPost(sdk)
+
+
 def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
     """The request an httpx error was raised for (a stand-in naming the endpoint when the
     error carries none)."""
@@ -212,6 +277,7 @@ class Transport:
         shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
         self._shards = shards
         self._tls: ssl.SSLContext | None = None
+        self._prepared: dict[openai.AsyncOpenAI, PreparedPost | None] = {}
         self._pool = self._new_pool()
         self._busy = [0] * shards
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -224,6 +290,7 @@ class Transport:
     # -- the SDK clients ---------------------------------------------------------------------
 
     def _new_pool(self) -> list[openai.AsyncOpenAI]:
+        self._prepared = {}
         return [self._make_openai() for _ in range(self._shards)]
 
     def _make_openai(self) -> openai.AsyncOpenAI:
@@ -231,7 +298,9 @@ class Transport:
         if common["http_client"] is None:  # the SDK's default client, with the shared TLS
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
-            common["http_client"] = openai.DefaultAsyncHttpxClient(verify=self._tls)
+            http = openai.DefaultAsyncHttpxClient(verify=self._tls)
+            use_asyncio_sockets(http)
+            common["http_client"] = http
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
                 azure_endpoint=self.config.base_url or "",
@@ -362,12 +431,21 @@ class Transport:
         """One SDK call under the total deadline, the reply read once from its bytes (see
         :mod:`summarizer._llm.completion`); a body that is not JSON is Unusable.
 
-        The SDK sends the request (headers, auth, Azure routing, its typed errors) but
-        neither re-walks the body through its parameter types nor builds its own reply
-        objects: ``request`` is already the wire body."""
+        The SDK's httpx client sends the request the SDK built (headers, auth, Azure
+        routing, its typed errors), but the SDK neither re-walks the body through its
+        parameter types nor builds its own reply objects: ``request`` is already the wire
+        body; a plain OpenAI client's request is built once (:class:`PreparedPost`)."""
         body, options = post_arguments(request)
         with self._least_busy() as sdk:
-            call = sdk.post("/chat/completions", cast_to=httpx.Response, body=body, options=options)
+            if sdk not in self._prepared:
+                self._prepared[sdk] = prepared_post(sdk)
+            prepared = self._prepared[sdk]
+            if prepared is not None:
+                call = prepared.send(body, request.get("extra_headers") or {})
+            else:
+                call = sdk.post(
+                    "/chat/completions", cast_to=httpx.Response, body=body, options=options
+                )
             try:
                 response = await asyncio.wait_for(call, self.config.timeout_seconds)
             except asyncio.TimeoutError:
