@@ -51,9 +51,13 @@ def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
     for group in clusters.source_groups:
         parts[story_of[group[0]]].groups.append(group)
     for a, b, s in clusters.links:
-        parts[story_of[a]].links.append(NearDuplicate(articles=[a, b], similarity=s))
+        parts[story_of[a]].links.append(
+            NearDuplicate.model_construct(articles=[a, b], similarity=s)
+        )
     for a, b, s in clusters.duplicates:
-        parts[story_of[a]].duplicates.append(NearDuplicate(articles=[a, b], similarity=s))
+        parts[story_of[a]].duplicates.append(
+            NearDuplicate.model_construct(articles=[a, b], similarity=s)
+        )
     return parts
 
 
@@ -68,7 +72,7 @@ class _Corpus:
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
     grounded = item.quote is not None
-    return Support(
+    return Support.model_construct(
         doc_id=item.doc_id,
         claim_id=item.claim.id,
         claim=item.claim.text,
@@ -108,13 +112,14 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     if ungrounded:
         note += f"; {ungrounded} ungrounded, not counted"
     texts = [s.claim for s in counted] or [s.claim for s in support]
-    return DigestClaim(
+    return DigestClaim.model_construct(
         id=f"d{number}",
         text=min(texts, key=len),
         support=support,
         articles=len(articles),
         sources=sources,
         support_note=note,
+        disputed_by=[],
     )
 
 
@@ -175,14 +180,14 @@ async def _story(
     )
     if confirm is not None:
         contradictions = await confirm_all(contradictions, confirm)
-    for claim in claims:
+    for claim in claims if involved else ():
         keys = {f"{s.doc_id}#{s.claim_id}" for s in claim.support}
         claim.disputed_by = [x for x, keyed in involved.items() if keys & keyed]
     consensus = sorted(
         (c for c in claims if c.sources >= 2 and not c.disputed_by),
         key=lambda c: (-c.sources, -c.articles, c.id),
     )
-    return Story(
+    return Story.model_construct(
         id=f"s{number}",
         articles=members,
         similarity=parts.links,

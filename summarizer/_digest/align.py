@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from summarizer._digest.cluster import UnionFind, block_pairs
 from summarizer._models import Claim
@@ -28,8 +29,14 @@ MAX_BLOCK = 64
 _NEGATION = re.compile(r"n't\b|\b(?:not|no|never|neither|nor|denied|denies)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)  # the claims of near-duplicates are compared again and again
 def negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
+
+
+@lru_cache(maxsize=1 << 16)
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers(text))
 
 
 @dataclass
@@ -95,7 +102,7 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
-        if similarity < ALIGN_THRESHOLD or numbers(a.claim.text) != numbers(b.claim.text):
+        if similarity < ALIGN_THRESHOLD or _numbers(a.claim.text) != _numbers(b.claim.text):
             continue
         if negated(a.claim.text) != negated(b.claim.text):
             continue

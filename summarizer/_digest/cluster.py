@@ -68,6 +68,14 @@ _POSSESSIVE = re.compile(r"[’']s?$")
 _ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
 
+def _sentence_start(text: str, at: int) -> bool:
+    """Whether ``at`` starts the text or follows a sentence's end (whitespace skipped)."""
+    before = at - 1
+    while before >= 0 and text[before].isspace():
+        before -= 1
+    return before < 0 or text[before] in '.!?\n:"“”'
+
+
 def entities(text: str) -> set[str]:
     """Names: capitalised word runs, lower-cased. A single capitalised word that starts a
     sentence or a line is only an ordinary word capitalised ("Observers said ..."), so it
@@ -81,8 +89,7 @@ def entities(text: str) -> set[str]:
             if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
                 words.append(word)
         if words:
-            before = text[: match.start()].rstrip()
-            starts = not before or before[-1] in '.!?\n:"“”'
+            starts = _sentence_start(text, match.start())
             runs.append((" ".join(words), starts and len(words) == 1))
     mid_sentence = {run for run, at_start in runs if not at_start}
     return {run for run, at_start in runs if not at_start or run in mid_sentence}
