@@ -48,6 +48,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TypeVar
 
 from summarizer._normalize import MONTHS
@@ -76,6 +77,18 @@ def _sentence_start(text: str, at: int) -> bool:
     return before < 0 or text[before] in '.!?\n:"“”'
 
 
+@lru_cache(maxsize=1 << 16)  # a corpus names the same people and places again and again
+def _name(run: str) -> tuple[str, int]:
+    """A capitalised run as a name (lower-cased, possessives, stopwords and calendar words
+    dropped) and its number of words."""
+    words = []
+    for word in run.split():
+        word = _POSSESSIVE.sub("", word.lower())
+        if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
+            words.append(word)
+    return " ".join(words), len(words)
+
+
 def entities(text: str) -> set[str]:
     """Names: capitalised word runs, lower-cased. A single capitalised word that starts a
     sentence or a line is only an ordinary word capitalised ("Observers said ..."), so it
@@ -83,14 +96,9 @@ def entities(text: str) -> set[str]:
     words (Monday, June) never count."""
     runs: list[tuple[str, bool]] = []
     for match in _ENTITY.finditer(text):
-        words = []
-        for word in match.group().split():
-            word = _POSSESSIVE.sub("", word.lower())
-            if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
-                words.append(word)
-        if words:
-            starts = _sentence_start(text, match.start())
-            runs.append((" ".join(words), starts and len(words) == 1))
+        run, length = _name(match.group())
+        if length:
+            runs.append((run, length == 1 and _sentence_start(text, match.start())))
     mid_sentence = {run for run, at_start in runs if not at_start}
     return {run for run, at_start in runs if not at_start or run in mid_sentence}
 
