@@ -309,3 +309,20 @@ def test_content_words_memo_matches_judging_each_word_afresh(seeds_dir: Path) ->
         memoised = content_words(text)
         _text._CONTENT.clear()
         assert content_words(text) == memoised
+
+
+async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
+    import gc
+
+    texts = distinct_articles(3)
+    documents = [Document.from_text(t, id=f"g{i}") for i, t in enumerate(texts)]
+    results = await summarise(documents)
+    assert gc.isenabled()
+    await build_digest(results, documents)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        await build_digest(results, documents)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
