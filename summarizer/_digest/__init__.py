@@ -30,6 +30,7 @@ from summarizer._digest.models import (
     NearDuplicate,
     Story,
     Support,
+    construct,
 )
 from summarizer._documents import Document
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -53,12 +54,10 @@ def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
     for group in clusters.source_groups:
         parts[story_of[group[0]]].groups.append(group)
     for a, b, s in clusters.links:
-        parts[story_of[a]].links.append(
-            NearDuplicate.model_construct(articles=[a, b], similarity=s)
-        )
+        parts[story_of[a]].links.append(construct(NearDuplicate, articles=[a, b], similarity=s))
     for a, b, s in clusters.duplicates:
         parts[story_of[a]].duplicates.append(
-            NearDuplicate.model_construct(articles=[a, b], similarity=s)
+            construct(NearDuplicate, articles=[a, b], similarity=s)
         )
     return parts
 
@@ -74,7 +73,8 @@ class _Corpus:
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
     grounded = item.quote is not None
-    return Support.model_construct(
+    return construct(
+        Support,
         doc_id=item.doc_id,
         claim_id=item.claim.id,
         claim=item.claim.text,
@@ -114,7 +114,8 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     if ungrounded:
         note += f"; {ungrounded} ungrounded, not counted"
     texts = [s.claim for s in counted] or [s.claim for s in support]
-    return DigestClaim.model_construct(
+    return construct(
+        DigestClaim,
         id=f"d{number}",
         text=min(texts, key=len),
         support=support,
@@ -207,7 +208,8 @@ async def _story(
         (c for c in claims if c.sources >= 2 and not c.disputed_by),
         key=lambda c: (-c.sources, -c.articles, c.id),
     )
-    return Story.model_construct(
+    return construct(
+        Story,
         id=f"s{number}",
         articles=members,
         similarity=parts.links,
