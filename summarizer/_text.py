@@ -118,6 +118,18 @@ def content_words(text: str) -> list[str]:
     return result
 
 
+def content_word_set(text: str) -> set[str]:
+    """``set(content_words(text))``, judging each distinct word of the text once, with set
+    operations instead of a loop over every word (the digest's word sets of whole articles
+    and of claims)."""
+    if len(_CONTENT) > _CONTENT_MAX:
+        _CONTENT.clear()
+    distinct = set(words(text))
+    for word in distinct.difference(_CONTENT):
+        _CONTENT[word] = _content_word(word)
+    return {content for content in map(_CONTENT.__getitem__, distinct) if content is not None}
+
+
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
     """Shared share of two word sets; 0.0 when either is empty (nothing to compare)."""
     if not a or not b:

@@ -300,14 +300,17 @@ def test_a_prefix_shares_a_token_with_every_set_at_the_threshold() -> None:
 
 
 def test_content_words_memo_matches_judging_each_word_afresh(seeds_dir: Path) -> None:
-    """The per-word memo of ``content_words`` gives what judging each word afresh gives."""
+    """The per-word memo of ``content_words`` gives what judging each word afresh gives,
+    and ``content_word_set`` the same words."""
     from summarizer import _text
-    from summarizer._text import content_words
+    from summarizer._text import content_word_set, content_words
 
     texts = [d.text for d in load_articles([seeds_dir]).documents] + distinct_articles(20)
     for text in texts:
         memoised = content_words(text)
+        assert content_word_set(text) == set(memoised)
         _text._CONTENT.clear()
+        assert content_word_set(text) == set(memoised)
         assert content_words(text) == memoised
 
 

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 from summarizer._digest.cluster import UnionFind, block_pairs
 from summarizer._models import Claim
-from summarizer._text import content_words, dice, numbers
+from summarizer._text import content_word_set, dice, numbers
 
 ALIGN_THRESHOLD = 0.45
 RELATED_THRESHOLD = 0.3
@@ -63,7 +63,7 @@ def items_of(
     items = []
     for claim in claims:
         if claim.text not in cache:
-            cache[claim.text] = set(content_words(claim.text))
+            cache[claim.text] = content_word_set(claim.text)
         item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
         span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
         if text is not None and claim.grounded and span and span.start is not None:

@@ -52,7 +52,7 @@ from functools import lru_cache
 from typing import TypeVar
 
 from summarizer._normalize import MONTHS
-from summarizer._text import STOPWORDS, content_words, jaccard
+from summarizer._text import STOPWORDS, content_word_set, jaccard
 
 T = TypeVar("T")
 STORY_THRESHOLD = 0.1
@@ -184,7 +184,7 @@ def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) 
     if seen is not None and fingerprint in seen:
         first = seen[fingerprint]
         return Signature(doc_id, first.entities, first.words, fingerprint)
-    made = Signature(doc_id, entities(text), set(content_words(text)), fingerprint)
+    made = Signature(doc_id, entities(text), content_word_set(text), fingerprint)
     if seen is not None:
         seen[fingerprint] = made
     return made
