@@ -329,3 +329,18 @@ async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_a_digest_returned_from_asyncio_run_is_not_dumped_whole(seeds_dir: Path) -> None:
+    """Python 3.11's asyncio.run reprs the task's result on the way out: a report's repr
+    is its counts, not its hundreds of megabytes of fields."""
+    import asyncio
+
+    async def work() -> DigestReport:
+        return await build_digest(*(await copied_seeds(seeds_dir, 2)))
+
+    report = asyncio.run(work())
+    assert repr(report) == (
+        "DigestReport(engine='extractive', articles=10, summarised=10, stories=1, failures=0)"
+    )
+    assert len(report.model_dump_json()) > 10 * len(repr(report))  # the JSON is all there

@@ -39,7 +39,7 @@ def _numbers(text: str) -> frozenset[str]:
     return frozenset(numbers(text))
 
 
-@dataclass
+@dataclass(slots=True)
 class Item:
     key: str  # "doc_id#claim_id"
     doc_id: str
