@@ -92,6 +92,8 @@ def _supports(group: list[Item], corpus: _Corpus) -> list[Support]:
     """One entry per source group, wording and quote: the near-duplicates of a source that
     restate a claim word for word are listed on its first entry (a story of 10,000 edited
     copies gives one entry per source, not 10,000)."""
+    if len(group) == 1:  # most claims: one statement, nothing to fold
+        return [_support(group[0], corpus, [])]
     first: dict[tuple[str, str, str | None], tuple[Item, list[str]]] = {}
     for item in group:
         key = (corpus.source_of[item.doc_id], item.claim.text, item.quote)
@@ -190,7 +192,7 @@ async def _story(
         same_text.setdefault((item.claim.text, item.quote), []).append(item)
     twins = {group[0].key: group for group in same_text.values()}
     distinct = [group[0] for group in same_text.values()]
-    pairs = candidate_pairs(distinct)
+    pairs = candidate_pairs(distinct) if len(primaries) > 1 else []  # pairs span articles
     claims = [
         _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
         for i, group in enumerate(align(distinct, pairs), start=1)
