@@ -18,10 +18,10 @@ the digest (the corpus, documents and claims) and at the end. Scores use pair co
 story precision / recall over pairs of articles put in one story; near-duplicate
 precision / recall over pairs put in one source group.
 
-Measured and compared in the README ("Benchmarks"): at 10,000 articles the digest takes
-28 CPU s and 289 MiB of its own on the loaded shared machine (33.8 s and 388 MiB before
-this round, same run); the target (100k in 60 s and 1 GiB) is not met. The last column,
-the digest's own memory, is the peak RSS minus the RSS before the digest.
+Measured and compared in the README ("Benchmarks"). The last column, the digest's own
+memory, is the peak RSS minus the RSS before the digest. To compare with another commit,
+run its copy of this script (``git archive COMMIT | tar -x -C DIR/base``, with
+``DIR/shared`` linked to ``../shared`` so that the same RoSE articles are used).
 """
 
 from __future__ import annotations

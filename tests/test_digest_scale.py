@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
+import math
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
 from summarizer._digest import build_digest, markdown_digest
+from summarizer._digest.cluster import (
+    DUPLICATE_NAMES_THRESHOLD,
+    DUPLICATE_THRESHOLD,
+    PrefixIndex,
+    Signature,
+    UnionFind,
+    name_weights,
+    source_groups,
+    weighted_jaccard,
+    word_hashes,
+)
 from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
 from summarizer._engines import ExtractiveEngine
 from summarizer._errors import InvalidModelOutputError
 from summarizer._models import DocumentFailure, DocumentSummary
+from summarizer._text import jaccard
 
 from .digest_articles import distinct_articles, edited_copy
 
@@ -209,25 +223,129 @@ async def test_digest_md_reads_top_down_contents_then_stories_largest_first(
     assert "5 stories of one article" in markdown
 
 
-def test_batched_minhash_and_content_words_match_the_originals(seeds_dir: Path) -> None:
-    """The numpy-batched MinHash gives datasketch's values (empty sets included), and the
-    per-word memo of ``content_words`` gives what judging each word afresh gives."""
-    import importlib
+Article = tuple[str, set[str], set[str]]  # doc id, names, content words
 
-    import numpy as np
 
-    from summarizer._text import content_words
+def random_articles(rng: random.Random, count: int) -> list[Article]:
+    """Articles drawn around a few templates (so that many pairs sit near the thresholds),
+    some without names, some empty, some exact copies of a word set."""
+    vocabulary = [f"w{n}" for n in range(60)]
+    names = [f"n{n}" for n in range(25)]
+    templates = [(set(rng.sample(vocabulary, 12)), set(rng.sample(names, 4))) for _ in range(6)]
+    made = []
+    for n in range(count):
+        words, entities = rng.choice(templates)
+        words = {w for w in words if rng.random() < 0.7} | set(rng.sample(vocabulary, 6))
+        entities = {e for e in entities if rng.random() < 0.7} | set(rng.sample(names, 2))
+        if n % 7 == 0:
+            entities = set()
+        if n % 23 == 0:
+            words = set()
+        made.append((f"r{n:03d}", entities, words))
+    return made
 
-    cluster = importlib.import_module("summarizer._digest.cluster")
-    texts = [d.text for d in load_articles([seeds_dir]).documents] + distinct_articles(20)
-    sets = [set(content_words(text)) for text in texts] + [set()]
-    sets += [cluster.entities(text) for text in texts]
-    batched = cluster.minhashes(sets)
-    for row, tokens in zip(batched, sets, strict=True):
-        assert np.array_equal(row, cluster.minhash(tokens).hashvalues.astype(np.uint64))
+
+def brute_force_groups(
+    articles: list[Article], weight: dict[str, float]
+) -> tuple[dict[str, str], list[tuple[str, str, float]]]:
+    """:func:`source_groups` by comparing each article's word and name sets (Python sets,
+    not hashes) with those of every earlier leader."""
+    groups = UnionFind(doc for doc, _, _ in articles)
+    leaders: list[Article] = []
+    pairs = []
+    for doc, names, words in articles:
+        joined = False
+        for other, other_names, other_words in leaders:
+            similarity = jaccard(words, other_words)
+            names_ok = not (names or other_names) or (
+                weighted_jaccard(names, other_names, weight) >= DUPLICATE_NAMES_THRESHOLD
+            )
+            if similarity >= DUPLICATE_THRESHOLD and names_ok:
+                groups.union(other, doc)
+                first, second = sorted((other, doc))
+                pairs.append((first, second, round(similarity, 3)))
+                joined = True
+        if not joined:
+            leaders.append((doc, names, words))
+    return {doc: groups.find(doc) for doc, _, _ in articles}, pairs
+
+
+def test_source_groups_find_exactly_the_pairs_a_brute_force_check_finds() -> None:
+    """The prefix-filtered join misses no near-duplicate pair and invents none: on random
+    corpora built around shared templates (hundreds of pairs near both thresholds), the
+    same groups and the same verified pairs as comparing every article with every leader."""
+    for seed in range(8):
+        articles = random_articles(random.Random(seed), 150)
+        primaries = [Signature(doc, names, word_hashes(w)) for doc, names, w in articles]
+        leader_of, pairs = source_groups(primaries)
+        expected_leaders, expected_pairs = brute_force_groups(articles, name_weights(primaries))
+        assert len(expected_pairs) > 20  # the corpus does have near-duplicates to find
+        assert sorted(pairs) == sorted(expected_pairs)
+        assert leader_of == expected_leaders
+
+
+def test_a_prefix_shares_a_token_with_every_set_at_the_threshold() -> None:
+    """The prefix property itself, on weighted sets: every pair at or above the threshold
+    shares a token of both prefixes, and the prefixes are shorter than the sets."""
+    rng = random.Random(5)
+    tokens = [f"t{n}" for n in range(40)]
+    sets = [set(rng.sample(tokens, rng.randint(1, 12))) for _ in range(300)]
+    frequency = Counter(token for s in sets for token in s)
+    weight = {t: math.log1p(len(sets) / frequency[t]) for t in frequency}
+    index = PrefixIndex[str](0.3, frequency, weight)
+    prefixes = [index.prefix(s) for s in sets]
+    assert sum(map(len, prefixes)) < sum(map(len, sets))
+    checked = 0
+    for i, a in enumerate(sets):
+        for j in range(i):
+            if weighted_jaccard(a, sets[j], weight) >= 0.3:
+                checked += 1
+                assert set(prefixes[i]) & set(prefixes[j]), (a, sets[j])
+    assert checked > 50
+
+
+def test_content_words_memo_matches_judging_each_word_afresh(seeds_dir: Path) -> None:
+    """The per-word memo of ``content_words`` gives what judging each word afresh gives,
+    and ``content_word_set`` the same words."""
     from summarizer import _text
+    from summarizer._text import content_word_set, content_words
 
+    texts = [d.text for d in load_articles([seeds_dir]).documents] + distinct_articles(20)
     for text in texts:
         memoised = content_words(text)
+        assert content_word_set(text) == set(memoised)
         _text._CONTENT.clear()
+        assert content_word_set(text) == set(memoised)
         assert content_words(text) == memoised
+
+
+async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
+    import gc
+
+    texts = distinct_articles(3)
+    documents = [Document.from_text(t, id=f"g{i}") for i, t in enumerate(texts)]
+    results = await summarise(documents)
+    assert gc.isenabled()
+    await build_digest(results, documents)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        await build_digest(results, documents)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_a_digest_returned_from_asyncio_run_is_not_dumped_whole(seeds_dir: Path) -> None:
+    """Python 3.11's asyncio.run reprs the task's result on the way out: a report's repr
+    is its counts, not its hundreds of megabytes of fields."""
+    import asyncio
+
+    async def work() -> DigestReport:
+        return await build_digest(*(await copied_seeds(seeds_dir, 2)))
+
+    report = asyncio.run(work())
+    assert repr(report) == (
+        "DigestReport(engine='extractive', articles=10, summarised=10, stories=1, failures=0)"
+    )
+    assert len(report.model_dump_json()) > 10 * len(repr(report))  # the JSON is all there

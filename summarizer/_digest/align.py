@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 
 from summarizer._digest.cluster import UnionFind, block_pairs
 from summarizer._models import Claim
-from summarizer._text import content_words, dice, numbers
+from summarizer._text import content_word_set, dice, numbers
 
 ALIGN_THRESHOLD = 0.45
 RELATED_THRESHOLD = 0.3
@@ -28,11 +29,17 @@ MAX_BLOCK = 64
 _NEGATION = re.compile(r"n't\b|\b(?:not|no|never|neither|nor|denied|denies)\b", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1 << 16)  # the claims of near-duplicates are compared again and again
 def negated(text: str) -> bool:
     return bool(_NEGATION.search(text))
 
 
-@dataclass
+@lru_cache(maxsize=1 << 16)
+def _numbers(text: str) -> frozenset[str]:
+    return frozenset(numbers(text))
+
+
+@dataclass(slots=True)
 class Item:
     key: str  # "doc_id#claim_id"
     doc_id: str
@@ -56,7 +63,7 @@ def items_of(
     items = []
     for claim in claims:
         if claim.text not in cache:
-            cache[claim.text] = set(content_words(claim.text))
+            cache[claim.text] = content_word_set(claim.text)
         item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
         span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
         if text is not None and claim.grounded and span and span.start is not None:
@@ -95,7 +102,7 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
-        if similarity < ALIGN_THRESHOLD or numbers(a.claim.text) != numbers(b.claim.text):
+        if similarity < ALIGN_THRESHOLD or _numbers(a.claim.text) != _numbers(b.claim.text):
             continue
         if negated(a.claim.text) != negated(b.claim.text):
             continue

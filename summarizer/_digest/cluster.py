@@ -11,22 +11,26 @@
    articles at most 0.16); two short articles on different floods share everyday words
    and widely cited names ("Reuters"), not their own names. Word *shingles* would miss
    rewrites (the seeds' rewritten pairs share 4-10 % of their 2- and 3-word shingles), so
-   the MinHash is over the word set.
-   Candidates come from MinHash LSH over the group *leaders* only (an article that joins a
-   group is not indexed), so a story of 10,000 copies costs 10,000 queries against a few
-   leaders, not 50 million pairs. A candidate must come up in both the word LSH and a
-   name LSH (articles of one template, such as weather reports, share words but not
-   names), and is then checked exactly, unless its MinHash estimate is far below the
-   threshold (:func:`_plausible`). The banding is datasketch's (its bands and rows for
-   the threshold), kept in plain dicts (:class:`BandIndex`); the signatures of all
-   articles are computed in numpy batches (:func:`minhashes`, datasketch's values).
-   No other banding does better at this threshold: a pair of similarity s is a
-   candidate with probability 1 - (1 - s^r)^b. With 64 permutations, b=32, r=2 gives
-   recall 0.873 at 0.25 and candidates at 0.10 with probability 0.275; r=3 (b=21) keeps
-   0.021 at 0.10 but recall falls to 0.282. Recall 0.99 at 0.25 needs r=2, b>=72
-   (>= 144 permutations; then 0.52 at 0.10) or r=3, b>=293 (879 permutations; 0.25 at
-   0.10). At a threshold this low, unrelated articles that share everyday words stay
-   candidates, so the candidates per article grow with the number of leaders.
+   the measure is over the word set.
+   Candidates are exact, not sampled: :class:`PrefixIndex` finds every group *leader*
+   whose rarity-weighted name similarity with the article can reach
+   ``DUPLICATE_NAMES_THRESHOLD`` (prefix filtering, as in the all-pairs similarity joins
+   AllPairs and PPJoin), and each is then checked exactly on both measures. Only leaders
+   are indexed (an article that joins a group is not), so a story of 10,000 copies costs
+   10,000 queries against a few leaders, not 50 million pairs. The filter is on names,
+   not words, because it is the selective one: a prefix keeps an article's rarest names
+   until what is left weighs less than the threshold's share of the whole, and rare names
+   are heavy (log(1 + N/1) = 11.5 at N = 100,000 against 2.4 for a name in a tenth of the
+   corpus), so a prefix is a few rare names with short posting lists. A word prefix at
+   0.25 would be three quarters of the article's words, everyday ones included. Articles
+   without names can only join articles without names (their name similarity with a named
+   article is 0); they are joined the same way on their words.
+   MinHash LSH, used before, cannot be exact at this threshold: a pair of similarity s is
+   a candidate with probability 1 - (1 - s^r)^b, and recall 0.99 at 0.25 with 64
+   permutations is out of reach (b=32, r=2 gives 0.873, with pairs at 0.10 still
+   candidates with probability 0.275; recall 0.99 needs r=2, b>=72, and then 0.52 at
+   0.10), so unrelated articles that share everyday words stayed candidates and the
+   candidates per article grew with the number of leaders.
 3. **Stories**: group leaders whose *name* sets (capitalised word runs, see
    :func:`entities`) have a rarity-weighted Jaccard similarity of at least
    ``STORY_THRESHOLD`` and share at least ``MIN_SHARED_NAMES`` names are linked; a story
@@ -45,23 +49,19 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
-from datasketch.hashfunc import sha1_hash32
-from datasketch.minhash import _fmix
 
 from summarizer._normalize import MONTHS
-from summarizer._text import STOPWORDS, content_words, jaccard
+from summarizer._text import STOPWORDS, content_word_set
 
 T = TypeVar("T")
+K = TypeVar("K", str, int)  # a token: a name, or a word's hash
 STORY_THRESHOLD = 0.1
 MIN_SHARED_NAMES = 3
 DUPLICATE_THRESHOLD = 0.25
 DUPLICATE_NAMES_THRESHOLD = 0.25
-NAMES_LSH_THRESHOLD = 0.2  # candidates' unweighted name Jaccard (the seeds' pairs: 0.48, 0.60)
-NUM_PERM = 64
 KEYS_PER_DOC = 6
 WINDOW = 64
 _CALENDAR = {
@@ -70,15 +70,26 @@ _CALENDAR = {
 }  # fmt: skip
 _POSSESSIVE = re.compile(r"[’']s?$")
 _ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
-PLAUSIBLE_SIGMAS = 3.0
-_MIN_AGREEING = math.ceil(
-    NUM_PERM
-    * (
-        DUPLICATE_THRESHOLD
-        - PLAUSIBLE_SIGMAS * math.sqrt(DUPLICATE_THRESHOLD * (1 - DUPLICATE_THRESHOLD) / NUM_PERM)
-    )
-)  # 6 of 64
-_TEMPLATE = MinHash(num_perm=NUM_PERM, seed=7)  # its permutations are reused (130 µs each)
+
+
+def _sentence_start(text: str, at: int) -> bool:
+    """Whether ``at`` starts the text or follows a sentence's end (whitespace skipped)."""
+    before = at - 1
+    while before >= 0 and text[before].isspace():
+        before -= 1
+    return before < 0 or text[before] in '.!?\n:"“”'
+
+
+@lru_cache(maxsize=1 << 16)  # a corpus names the same people and places again and again
+def _name(run: str) -> tuple[str, int]:
+    """A capitalised run as a name (lower-cased, possessives, stopwords and calendar words
+    dropped) and its number of words."""
+    words = []
+    for word in run.split():
+        word = _POSSESSIVE.sub("", word.lower())
+        if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
+            words.append(word)
+    return " ".join(words), len(words)
 
 
 def entities(text: str) -> set[str]:
@@ -88,102 +99,53 @@ def entities(text: str) -> set[str]:
     words (Monday, June) never count."""
     runs: list[tuple[str, bool]] = []
     for match in _ENTITY.finditer(text):
-        words = []
-        for word in match.group().split():
-            word = _POSSESSIVE.sub("", word.lower())
-            if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
-                words.append(word)
-        if words:
-            before = text[: match.start()].rstrip()
-            starts = not before or before[-1] in '.!?\n:"“”'
-            runs.append((" ".join(words), starts and len(words) == 1))
+        run, length = _name(match.group())
+        if length:
+            runs.append((run, length == 1 and _sentence_start(text, match.start())))
     mid_sentence = {run for run, at_start in runs if not at_start}
     return {run for run, at_start in runs if not at_start or run in mid_sentence}
 
 
-@lru_cache(maxsize=1 << 18)
-def _token_hash(token: str) -> int:
-    """datasketch's default token hash, once per distinct word (a corpus repeats its words)."""
-    return int(sha1_hash32(token.encode("utf-8")))
+class PrefixIndex(Generic[K]):
+    """Exact candidates for a weighted Jaccard threshold ``t``, by prefix filtering.
 
+    Tokens are taken in one global order, rarest first (``frequency``, then the token), and
+    each token has a positive ``weight``. The *prefix* of a set x is its shortest first part
+    such that the rest weighs less than ``t * W(x)``. If W(x & y) >= t * W(x | y), the
+    first token of x & y in the global order is in both prefixes: everything of x & y lies
+    at or after it, so were it outside x's prefix, W(x & y) would be at most the weight of
+    x's rest, less than t * W(x) <= t * W(x | y). So indexing each set under its prefix and
+    looking a set up under its prefix finds every pair at or above ``t``. The weights are
+    compared with a relative slack of ``1e-9`` (a longer prefix), so floating-point sums
+    never lose a pair at the threshold.
+    """
 
-_A, _B = (np.asarray(p, dtype=np.uint32) for p in _TEMPLATE.permutations)
-_EMPTY = _TEMPLATE.hashvalues.astype(np.uint64)
-CHUNK_TOKENS = 1 << 18  # tokens per numpy batch: 64 MiB of permuted values at a time
+    def __init__(self, threshold: float, frequency: Counter[K], weight: dict[K, float]):
+        self.threshold = threshold
+        self.weight: dict[K, float] = weight
+        ranked = sorted(frequency, key=lambda token: (frequency[token], token))
+        self.rank: dict[K, int] = {token: n for n, token in enumerate(ranked)}
+        self.postings: defaultdict[K, list[int]] = defaultdict(list)
 
+    def prefix(self, tokens: Iterable[K]) -> list[K]:
+        ordered = sorted(tokens, key=self.rank.__getitem__)
+        rest = sum(self.weight[token] for token in ordered)
+        needed = self.threshold * rest * (1 - 1e-9)
+        for length, token in enumerate(ordered):
+            if rest < needed:
+                return ordered[:length]
+            rest -= self.weight[token]
+        return ordered
 
-def minhashes(token_sets: Sequence[Iterable[str]]) -> np.ndarray:
-    """The MinHash values datasketch gives each set's UTF-8 tokens (``scheme="affine32"``,
-    ``seed=7``: same hash, same permutations; see :func:`minhash`), for all sets at once:
-    each distinct token is hashed and mixed once, and the permutation and minimum run over
-    one numpy array per batch of ``CHUNK_TOKENS`` tokens instead of one MinHash object per
-    set. One row per set (``uint64``); an empty set keeps datasketch's initial values."""
-    assert _TEMPLATE.scheme == "affine32", "datasketch's default MinHash scheme changed"
-    out = np.tile(_EMPTY, (len(token_sets), 1))
-    lengths = np.zeros(len(token_sets), dtype=np.int64)
-    flat: list[int] = []
-    first = 0
-
-    def flush(stop: int) -> None:
-        nonlocal flat, first
-        if flat:
-            mixed = _fmix(np.asarray(flat, dtype=np.uint32), 32)
-            hashed = mixed[:, None] * _A + _B  # wraps mod 2^32, as datasketch's
-            sizes = lengths[first:stop]
-            rows = np.flatnonzero(sizes)
-            offsets = np.concatenate(([0], np.cumsum(sizes[rows])[:-1]))
-            out[first + rows] = np.minimum.reduceat(hashed, offsets, axis=0)
-        flat, first = [], stop
-
-    for index, tokens in enumerate(token_sets):
-        before = len(flat)
-        flat.extend(_token_hash(token) for token in tokens)
-        lengths[index] = len(flat) - before
-        if len(flat) >= CHUNK_TOKENS:
-            flush(index + 1)
-    flush(len(token_sets))
-    return out
-
-
-def minhash(tokens: Iterable[str]) -> MinHash:
-    """The MinHash datasketch gives the tokens' UTF-8 bytes (same hash, same permutations)."""
-    signature = MinHash(
-        num_perm=NUM_PERM,
-        seed=7,
-        permutations=_TEMPLATE.permutations,
-        scheme=_TEMPLATE.scheme,
-        hashfunc=_token_hash,
-    )
-    signature.update_batch(list(tokens))
-    return signature
-
-
-class BandIndex:
-    """MinHash LSH banding as :class:`datasketch.MinHashLSH` does it, with its (bands, rows)
-    for the threshold and error weights, but a band's key is the bytes of its slice and a
-    query is one dict lookup per band (datasketch byte-swaps each band and builds a set per
-    query: 0.5 ms a query, most of the clustering time at 100k articles)."""
-
-    def __init__(self, threshold: float, weights: tuple[float, float]):
-        params = MinHashLSH(threshold=threshold, num_perm=NUM_PERM, weights=weights)
-        self.bands, self.rows = params.b, params.r
-        self.tables: list[defaultdict[bytes, list[int]]] = [
-            defaultdict(list) for _ in range(self.bands)
-        ]
-
-    def keys(self, hashvalues: np.ndarray) -> list[bytes]:
-        values = np.ascontiguousarray(hashvalues[: self.bands * self.rows])
-        return [band.tobytes() for band in values.reshape(self.bands, self.rows)]
-
-    def insert(self, item: int, keys: list[bytes]) -> None:
-        for table, key in zip(self.tables, keys, strict=True):
-            table[key].append(item)
-
-    def query(self, keys: list[bytes]) -> set[int]:
+    def query(self, prefix: list[K]) -> set[int]:
         found: set[int] = set()
-        for table, key in zip(self.tables, keys, strict=True):
-            found.update(table.get(key, ()))
+        for token in prefix:
+            found.update(self.postings.get(token, ()))
         return found
+
+    def insert(self, item: int, prefix: list[K]) -> None:
+        for token in prefix:
+            self.postings[token].append(item)
 
 
 class UnionFind:
@@ -210,11 +172,30 @@ class UnionFind:
         return sorted((sorted(g) for g in grouped.values()), key=lambda g: g[0])
 
 
+def word_hashes(words: Iterable[str]) -> np.ndarray:
+    """A word set as the sorted array of its words' 64-bit hashes: 8 bytes a word where a
+    Python set of 150 words takes 8 KB (100,000 articles' sets were most of the digest's
+    memory). Two distinct words share a hash with probability 2^-64, so the similarity of
+    two arrays is their sets' similarity for any corpus."""
+    hashed = np.fromiter(map(hash, words), dtype=np.int64)
+    hashed.sort()
+    return hashed
+
+
+def word_jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    """:func:`summarizer._text.jaccard` of two :func:`word_hashes` arrays."""
+    if not a.size or not b.size:
+        return 0.0
+    at = np.minimum(np.searchsorted(b, a), b.size - 1)  # both sorted and unique
+    shared = int(np.count_nonzero(b[at] == a))
+    return shared / (a.size + b.size - shared)
+
+
 @dataclass
 class Signature:
     doc_id: str
     entities: set[str]
-    words: set[str]
+    words: np.ndarray  # word_hashes of the content words
     fingerprint: str = ""
 
 
@@ -225,7 +206,7 @@ def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) 
     if seen is not None and fingerprint in seen:
         first = seen[fingerprint]
         return Signature(doc_id, first.entities, first.words, fingerprint)
-    made = Signature(doc_id, entities(text), set(content_words(text)), fingerprint)
+    made = Signature(doc_id, entities(text), word_hashes(content_word_set(text)), fingerprint)
     if seen is not None:
         seen[fingerprint] = made
     return made
@@ -284,56 +265,57 @@ def _primaries(signatures: list[Signature]) -> tuple[list[Signature], dict[str, 
     return list(primary.values()), copies
 
 
-def _plausible(candidates: set[int], values: np.ndarray, index: int) -> list[int]:
-    """The candidates whose MinHash estimate of the word Jaccard similarity is within
-    ``PLAUSIBLE_SIGMAS`` standard errors of ``DUPLICATE_THRESHOLD`` or above it, to be
-    checked exactly. At the threshold the estimate's standard error is
-    sqrt(t(1 - t) / NUM_PERM) (0.054), so a pair at the threshold is dropped with
-    probability < 0.3 % and a pair above it less often; at 100k articles each article has
-    hundreds of LSH candidates that share everyday words (similarity 0.05-0.15), and
-    most of their exact checks are saved."""
-    if not candidates:
-        return []
-    rows = np.fromiter(candidates, dtype=np.int64, count=len(candidates))
-    agreeing = (values[rows] == values[index]).sum(axis=1)
-    return [int(k) for k in rows[agreeing >= _MIN_AGREEING]]
+def _duplicate(a: Signature, b: Signature, weight: dict[str, float]) -> float | None:
+    """The word similarity of a near-duplicate pair (both measures at their thresholds;
+    the names first: they are few, and most candidates fail on them)."""
+    if (a.entities or b.entities) and weighted_jaccard(
+        a.entities, b.entities, weight
+    ) < DUPLICATE_NAMES_THRESHOLD:
+        return None
+    similarity = word_jaccard(a.words, b.words)
+    return similarity if similarity >= DUPLICATE_THRESHOLD else None
+
+
+def _prefix_indexes(
+    primaries: list[Signature], weight: dict[str, float]
+) -> dict[bool, PrefixIndex[Any]]:
+    """The index for named articles (on names) and for unnamed ones (on words, unweighted)."""
+    names = Counter(name for sig in primaries for name in sig.entities)
+    words: Counter[int] = Counter()
+    for sig in primaries:
+        if not sig.entities:
+            words.update(sig.words.tolist())
+    return {
+        True: PrefixIndex[str](DUPLICATE_NAMES_THRESHOLD, names, weight),
+        False: PrefixIndex[int](DUPLICATE_THRESHOLD, words, dict.fromkeys(words, 1.0)),
+    }
 
 
 def source_groups(
     primaries: list[Signature],
 ) -> tuple[dict[str, str], list[tuple[str, str, float]]]:
-    """doc id -> its group leader, and the verified (member, leader, similarity) pairs."""
-    words_lsh = BandIndex(DUPLICATE_THRESHOLD, (0.2, 0.8))
-    names_lsh = BandIndex(NAMES_LSH_THRESHOLD, (0.4, 0.6))
-    by_id = {sig.doc_id: sig for sig in primaries}
+    """doc id -> its group leader, and the verified (member, leader, similarity) pairs: each
+    article is checked against every earlier leader it can be a near-duplicate of
+    (:class:`PrefixIndex`: no pair at the thresholds is missed) and joins all that pass."""
     weight = name_weights(primaries)
-    groups = UnionFind(by_id)
+    indexes = _prefix_indexes(primaries, weight)
+    groups = UnionFind(sig.doc_id for sig in primaries)
     pairs = []
-    values = minhashes([sig.words for sig in primaries])
-    names = minhashes([sig.entities for sig in primaries])
-    for index, sig in enumerate(primaries):
-        hashed = words_lsh.keys(values[index])
-        named = names_lsh.keys(names[index])
-        candidates = words_lsh.query(hashed)
-        if candidates and sig.entities:  # a retelling shares words *and* names
-            candidates &= names_lsh.query(named)
+    for number, sig in enumerate(primaries):
+        index = indexes[bool(sig.entities)]
+        prefix = index.prefix(sig.entities or sig.words.tolist())
         joined = False
-        for leader in sorted(primaries[k].doc_id for k in _plausible(candidates, values, index)):
-            other = by_id[leader]
-            similarity = jaccard(sig.words, other.words)
-            if similarity >= DUPLICATE_THRESHOLD and (
-                not sig.entities | other.entities
-                or weighted_jaccard(sig.entities, other.entities, weight)
-                >= DUPLICATE_NAMES_THRESHOLD
-            ):
-                groups.union(leader, sig.doc_id)
-                first, second = sorted((leader, sig.doc_id))
+        for leader in sorted(index.query(prefix)):
+            similarity = _duplicate(sig, primaries[leader], weight)
+            if similarity is not None:
+                other = primaries[leader].doc_id
+                groups.union(other, sig.doc_id)
+                first, second = sorted((other, sig.doc_id))
                 pairs.append((first, second, round(similarity, 3)))
                 joined = True
         if not joined:
-            words_lsh.insert(index, hashed)
-            names_lsh.insert(index, named)
-    return {doc: groups.find(doc) for doc in by_id}, pairs
+            index.insert(number, prefix)
+    return {sig.doc_id: groups.find(sig.doc_id) for sig in primaries}, pairs
 
 
 def story_links(leaders: list[Signature]) -> list[tuple[str, str, float]]:

@@ -122,8 +122,9 @@ def _title_flags(items: list[Item]) -> list[Flag]:
         distinct: dict[frozenset[str], tuple[Item, str]] = {}
         for item, org in mentions:  # one mention per distinct affiliation is enough
             distinct.setdefault(frozenset(_org_words(org)), (item, org))
-        for index, (words_a, (a, org_a)) in enumerate(distinct.items()):
-            for words_b, (b, org_b) in list(distinct.items())[index + 1 :]:
+        stated = list(distinct.items())
+        for index, (words_a, (a, org_a)) in enumerate(stated):
+            for words_b, (b, org_b) in stated[index + 1 :]:
                 overlap = (
                     len(words_a & words_b) / len(words_a | words_b) if words_a | words_b else 1
                 )
