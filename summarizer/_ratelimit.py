@@ -270,11 +270,8 @@ class AdaptiveConcurrency:
         cap = self.timeout_cap()
         if cap is None or self.level <= cap:
             return False
-        before, self.level = self.level, cap
-        self._credit = 0
-        self._cut_after = self._sent
-        self._round_left, self._round_fastest = self.level, math.inf
-        self.changes.append((self.clock(), self.level))
+        before = self.level
+        self._lower_to(cap)
         logger.info(
             "a reply took %.0fs with nothing else in flight and the timeout is %.0fs: "
             "concurrency %d -> %d",
@@ -321,15 +318,20 @@ class AdaptiveConcurrency:
         if self.level <= self._cut_level:  # the same trouble again: probe less often
             self._patience = min(MAX_PATIENCE, self._patience * 2)
         self._cut_level = self.level
-        self.level = max(1, self.level // 2 if to is None else to)
         self._slow_start = False
+        self._lower_to(max(1, self.level // 2 if to is None else to))
+        self.cuts += 1
+        logger.info("%s: concurrency %d -> %d", reason, self._cut_level, self.level)
+        return True
+
+    def _lower_to(self, level: int) -> None:
+        """Set a lower level: growth credit is reset, requests already sent cause no
+        further cut, and a new round trip of judgement starts."""
+        self.level = level
         self._credit = 0
         self._cut_after = self._sent
         self._round_left, self._round_fastest = self.level, math.inf
-        self.cuts += 1
         self.changes.append((self.clock(), self.level))
-        logger.info("%s: concurrency %d -> %d", reason, self._cut_level, self.level)
-        return True
 
 
 class RateLimiter:
