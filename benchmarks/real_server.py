@@ -23,7 +23,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,6 +44,25 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+PERF = re.compile(r"(prompt eval|\beval|total) time =\s*([\d.]+) ms /\s*(\d+)")
+
+
+def server_work(log_text: str) -> dict[str, float]:
+    """What the server's own timing lines (llama.cpp's ``llama_perf``, one set per request)
+    say it did: prompt tokens evaluated and tokens generated, with the seconds each took,
+    and each request's total seconds (grammar sampling is the rest)."""
+    work = dict.fromkeys(["prompt_eval_tokens", "prompt_eval_s", "gen_tokens", "gen_s"], 0.0)
+    work["total_s"] = 0.0
+    for kind, milliseconds, count in PERF.findall(log_text):
+        if kind == "total":
+            work["total_s"] += float(milliseconds) / 1000
+            continue
+        prefix = "prompt_eval" if kind.startswith("prompt") else "gen"
+        work[f"{prefix}_tokens"] += int(count)
+        work[f"{prefix}_s"] += float(milliseconds) / 1000
+    return work
+
+
 def one_run(
     server: LlamaServer, inputs: Path, extra: list[str], folder: Path, limit: float
 ) -> dict[str, Any]:
@@ -53,11 +74,16 @@ def one_run(
     ]  # fmt: skip
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "SUMMARIZER_"))}
     load, server_cpu, client_cpu = os.getloadavg()[0], server.cpu_seconds(), children_cpu()
+    log_start = server.log.stat().st_size
     started = time.perf_counter()
     done = subprocess.run(
         command, env=env, capture_output=True, text=True, timeout=limit, check=False
     )
     wall = time.perf_counter() - started
+    (folder / "stderr.txt").write_text(done.stderr)
+    with server.log.open("rb") as log:
+        log.seek(log_start)
+        work = server_work(log.read().decode(errors="replace"))
     lines = (out / "results.jsonl").read_text().splitlines() if out.exists() else []
     results = [json.loads(line) for line in lines]
     failed = [r for r in results if r["status"] == "error"]
@@ -69,6 +95,9 @@ def one_run(
         "failed": len(failed),
         "timeouts": sum("timed out" in r["message"] for r in failed),
         "requests": sum(u["requests"] for u in usage),
+        "prompt_tokens": sum(u["prompt_tokens"] for u in usage),
+        "completion_tokens": sum(u["completion_tokens"] for u in usage),
+        **work,
         "server_cpu": server.cpu_seconds() - server_cpu,
         "client_cpu": children_cpu() - client_cpu,
         "load": (load + os.getloadavg()[0]) / 2,
@@ -83,6 +112,9 @@ def main() -> None:
     parser.add_argument("--limit", type=float, default=1800.0, help="seconds one run may take")
     parser.add_argument("--articles", type=int, default=0, help="the first N seeds (0: all)")
     parser.add_argument("--temperature", default="0", help="passed to both variants")
+    parser.add_argument(
+        "--keep", type=Path, help="copy the server log and each run's output and stderr here"
+    )
     args = parser.parse_args()
     seeds = sorted(SEEDS.glob("*.txt"))[: args.articles or None]
     common = ["--temperature", args.temperature]
@@ -107,6 +139,8 @@ def main() -> None:
                     extra = [*common, *VARIANTS[name]]
                     rows.append((name, one_run(server, inputs, extra, run_folder, args.limit)))
                     print_row(*rows[-1])
+            if args.keep:
+                shutil.copytree(folder, args.keep, dirs_exist_ok=True)
     report(rows)
 
 
@@ -115,7 +149,11 @@ def print_row(name: str, row: dict[str, Any]) -> None:
         f"{name:<14} wall {row['wall']:7.1f}s  ok {row['ok']} (suspect {row['suspect']})  "
         f"failed {row['failed']} (timeouts {row['timeouts']})  requests {row['requests']:3d}  "
         f"server cpu {row['server_cpu']:7.1f}s  client cpu {row['client_cpu']:5.1f}s  "
-        f"load {row['load']:.1f}  exit {row['exit']}",
+        f"load {row['load']:.1f}  exit {row['exit']}\n{'':<14} tokens: prompt "
+        f"{row['prompt_tokens']}, completion {row['completion_tokens']}; the server's own "
+        f"count: prompt evaluated {row['prompt_eval_tokens']:.0f} in "
+        f"{row['prompt_eval_s']:.1f}s, generated {row['gen_tokens']:.0f} in {row['gen_s']:.1f}s; "
+        f"requests' total {row['total_s']:.1f}s",
         flush=True,
     )
 

@@ -15,7 +15,10 @@ halved. A timeout, 429, 503 or 504 halves it too. It is also kept where a queue 
 outlast one attempt's timeout: on a server that answers one request at a time, n requests
 in flight make the last wait n replies, so once a reply to a lone request took L seconds,
 at most timeout / L go out at once (times the number seen running at once: a reply that
-overtook requests sent before it). Requests sent before a cut cannot cause
+overtook requests sent before it). When that server writes fewer tokens within the
+timeout than a request asks for, the request's output limit is fitted to the timeout
+and one reply may take all of it (a small model that loops writes to the limit), so then
+only as many go out as were seen running at once. Requests sent before a cut cannot cause
 another (one cut per round trip), and each cut at the same level doubles the patience
 before probing it again, so a server that takes one request at a time settles at 1 in
 flight. Latency is not judged while this client's own event loop runs late (its CPU, not
@@ -135,6 +138,7 @@ class AdaptiveConcurrency:
         self._alone_worst = 0.0  # the slowest reply to a request sent with none other
         self._alone_longest = (0, 0.0)  # the lone reply with the most output: tokens, seconds
         self._parallel = 1  # the most seen running at once: a reply overtook earlier ones
+        self._output_asked = 0  # the largest output limit a request asked for
         self._outstanding: list[int] = []  # sequence numbers of the requests in flight
         self.changes: deque[tuple[float, int]] = deque([(clock(), self.level)], maxlen=10_000)
         self._sent = 0
@@ -209,8 +213,8 @@ class AdaptiveConcurrency:
         self._round_fastest = min(self._round_fastest, latency)
         self._round_left -= 1
         self._probe_lag()
-        if alone and latency > self._alone_worst:
-            self._alone_worst = latency
+        if alone:
+            self._alone_worst = max(self._alone_worst, latency)
             if self._fit_timeout(latency):
                 return
         if self._lag > CLIENT_BOUND * self._best:
@@ -251,10 +255,22 @@ class AdaptiveConcurrency:
         """The most requests in flight that cannot outlast the timeout: on a server that
         runs ``parallel`` at once (1 until seen otherwise), the last of ``n`` waits for
         about ``n / parallel`` replies, each as slow as the slowest reply that waited for
-        nothing. None before any such reply, or without a timeout."""
+        nothing; but only ``parallel`` when the server cannot write a full-length reply
+        within the timeout (a reply may then take all of it). None before any such reply,
+        or without a timeout."""
         if self.timeout is None or self._alone_worst <= 0:
             return None
+        within = self.output_within_timeout()
+        if within is not None and within < self._output_asked:
+            # requests get an output limit fitted to the whole timeout, so one reply may
+            # take all of it (a model that loops writes to the limit): nothing may wait
+            # behind a running request
+            return self._parallel
         return max(1, int(self._parallel * self.timeout / self._alone_worst))
+
+    def asked_for(self, output_tokens: int) -> None:
+        """A request asks for up to ``output_tokens`` (before any fitting to the timeout)."""
+        self._output_asked = max(self._output_asked, output_tokens)
 
     def output_within_timeout(self) -> int | None:
         """The most output tokens this server writes within the timeout, at the pace of
@@ -273,10 +289,11 @@ class AdaptiveConcurrency:
         before = self.level
         self._lower_to(cap)
         logger.info(
-            "a reply took %.0fs with nothing else in flight and the timeout is %.0fs: "
-            "concurrency %d -> %d",
+            "a reply took %.0fs with nothing else in flight, the timeout is %.0fs and "
+            "this server writes %s output tokens within it: concurrency %d -> %d",
             latency,
             self.timeout or 0.0,
+            self.output_within_timeout() or "all requested",
             before,
             self.level,
         )

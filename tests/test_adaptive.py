@@ -122,6 +122,30 @@ async def test_no_more_go_out_than_a_one_at_a_time_server_finishes_within_the_ti
     assert slow.level == 1 and slow.timeout_cap() == 1
 
 
+async def test_nothing_waits_behind_a_reply_that_may_take_the_whole_timeout() -> None:
+    # seen on llama.cpp serving Gemma-3-270M: the lone first reply wrote 599 tokens in
+    # 194 s, so 2,048 tokens take longer than the 600 s timeout; the next request's limit
+    # was fitted to 600 s, it looped to that limit, and the one queued behind it timed out
+    time = FakeTime()
+    gate = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
+    lone = await gate.acquire()
+    gate.asked_for(2048)
+    time.now += 194.0
+    gate.succeeded(lone, 599)
+    gate.release(lone)
+    assert gate.output_within_timeout() == 1852 and gate.level == 1
+    assert gate.timeout_cap() == 1  # 600 / 194 alone would have allowed 3
+    # a server that writes a full-length reply well within the timeout keeps the bound
+    # by its lone latency: 2,048 tokens at 150 tokens/s take 14 s
+    fast = AdaptiveConcurrency(64, clock=time.clock, timeout=600.0)
+    lone = await fast.acquire()
+    fast.asked_for(2048)
+    time.now += 2.0
+    fast.succeeded(lone, 300)
+    fast.release(lone)
+    assert fast.timeout_cap() == 300 and fast.level == 32
+
+
 async def _after_a_lone_reply(time: FakeTime, seconds: float) -> AdaptiveConcurrency:
     gate = AdaptiveConcurrency(16, clock=time.clock, timeout=10.0)
     lone = await gate.acquire()

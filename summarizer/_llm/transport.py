@@ -393,6 +393,7 @@ class Transport:
             parameter = self.config.output_limit_parameter
             limit = int(request.get(parameter) or 0)
             prompt = max(0, estimate - limit)
+            self.limiter.concurrency.asked_for(limit)
             within = self.output_within_timeout()
             if within is not None and within < limit:
                 # no more than the server writes within the timeout: a reply cut at the
