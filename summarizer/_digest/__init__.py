@@ -16,12 +16,12 @@ contradictions; every quote shown is the article's own text at its span.
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from summarizer._digest.align import Item, align, candidate_pairs, items_of
-from summarizer._digest.cluster import Clusters, Signature, cluster, signature
+from summarizer._digest.cluster import Clusters, cluster
 from summarizer._digest.contradictions import Confirm, confirm_all, find_contradictions
 from summarizer._digest.markdown import markdown_digest
 from summarizer._digest.models import (
@@ -32,6 +32,7 @@ from summarizer._digest.models import (
     Support,
     construct,
 )
+from summarizer._digest.records import Article, read_corpus
 from summarizer._documents import Document
 from summarizer._models import DocumentFailure, DocumentSummary
 
@@ -64,8 +65,7 @@ def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
 
 @dataclass
 class _Corpus:
-    texts: dict[str, str]
-    by_id: dict[str, DocumentSummary]
+    records: dict[str, Article]  # the first article of each text
     clusters: Clusters
     source_of: dict[str, str]
     by_story: dict[int, _StoryParts]
@@ -144,23 +144,24 @@ def _collector_paused() -> Iterator[None]:
 
 
 async def build_digest(
-    results: Sequence[DocumentSummary | DocumentFailure],
-    documents: Sequence[Document],
+    results: Iterable[DocumentSummary | DocumentFailure],
+    documents: Iterable[Document] | Mapping[str, str] = (),
     *,
     engine: str = "extractive",
     confirm: Confirm | None = None,
 ) -> DigestReport:
-    ok = [r for r in results if isinstance(r, DocumentSummary)]
-    texts = {d.id: d.text for d in documents}
-    for r in ok:
-        texts.setdefault(r.doc_id, r.summary)
+    """The digest of ``results``, each article read from its document in ``documents``
+    (documents, or a mapping of doc id to text; an article without one is read from
+    its summary). Both are iterables read once, in step (:mod:`summarizer._digest.records`):
+    lists work, and so do generators that read one result file at a time, of which the
+    digest keeps only compact records."""
     with _collector_paused():
-        seen: dict[str, Signature] = {}
-        clusters = cluster([signature(r.doc_id, texts[r.doc_id], seen) for r in ok])
-        del seen  # every text's word and name sets: not needed past clustering
+        read = read_corpus(results, documents)
+        clusters = cluster(read.signatures)
+        read.signatures.clear()  # every text's word and name sets: not needed past clustering
         source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
         by_story = _by_story(clusters)
-    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, by_story)
+    corpus = _Corpus(read.records, clusters, source_of, by_story)
     with _collector_paused() if confirm is None else nullcontext():  # no await without a model
         stories = [
             await _story(number, members, corpus, confirm)
@@ -168,10 +169,10 @@ async def build_digest(
         ]
     return DigestReport(
         engine=engine,
-        articles=[r.doc_id for r in results],
-        summarised=[r.doc_id for r in ok],
+        articles=read.articles,
+        summarised=read.summarised,
         stories=stories,
-        failures=[r for r in results if isinstance(r, DocumentFailure)],
+        failures=read.failures,
     )
 
 
@@ -185,7 +186,7 @@ async def _story(
     items = [
         item
         for doc in primaries
-        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], words)
+        for item in items_of(doc, corpus.records[doc].statements, None, words)
     ]
     same_text: dict[tuple[str, str | None], list[Item]] = {}
     for item in items:  # near-duplicates repeat most claims word for word: align each once
@@ -197,7 +198,7 @@ async def _story(
         _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
         for i, group in enumerate(align(distinct, pairs), start=1)
     ]
-    published = {doc: corpus.by_id[doc].date for doc in primaries}
+    published = {doc: corpus.records[doc].date for doc in primaries}
     contradictions, involved = find_contradictions(
         pairs, distinct, published, corpus.source_of, corpus.clusters.copies, twins
     )
@@ -218,7 +219,7 @@ async def _story(
         near_duplicates=parts.duplicates,
         source_groups=groups,
         sources=len(groups),
-        summary=_story_summary(primaries, consensus, corpus.by_id),
+        summary=_story_summary(primaries, consensus, corpus.records),
         consensus=consensus,
         disputed=[c for c in claims if c.disputed_by],
         unique=[c for c in claims if c.sources < 2 and not c.disputed_by],
@@ -227,12 +228,12 @@ async def _story(
 
 
 def _story_summary(
-    members: list[str], consensus: list[DigestClaim], by_id: dict[str, DocumentSummary]
+    members: list[str], consensus: list[DigestClaim], records: dict[str, Article]
 ) -> str:
     """Offline: the best-supported claims, within a word budget (a single article's summary,
     attributed, when no two sources agree on a grounded claim)."""
     if not consensus:
-        return f"From `{members[0]}` alone: {by_id[members[0]].summary}"
+        return f"From `{members[0]}` alone: {records[members[0]].summary}"
     words: list[str] = []
     for claim in consensus:
         sentence = claim.text.split()

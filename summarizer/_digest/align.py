@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from summarizer._digest.cluster import UnionFind, block_pairs
+from summarizer._digest.records import Statement, statements
 from summarizer._models import Claim
 from summarizer._text import content_word_set, dice, numbers
 
@@ -43,32 +44,42 @@ def _numbers(text: str) -> frozenset[str]:
 class Item:
     key: str  # "doc_id#claim_id"
     doc_id: str
-    claim: Claim
+    claim: Statement
     words: set[str]
-    quote: str | None = None  # the located evidence, a span of the article's text
-    start: int | None = None
-    end: int | None = None
+
+    @property
+    def quote(self) -> str | None:
+        """The located evidence, a span of the article's text (None: ungrounded)."""
+        return self.claim.quote
+
+    @property
+    def start(self) -> int | None:
+        return self.claim.start
+
+    @property
+    def end(self) -> int | None:
+        return self.claim.end
 
 
 def items_of(
     doc_id: str,
-    claims: list[Claim],
+    claims: list[Claim] | list[Statement],
     text: str | None = None,
     words: dict[str, set[str]] | None = None,
 ) -> list[Item]:
     """One item per claim; with the article's ``text``, a grounded claim's quote is the
-    article's own text at the first located span (never the engine's paraphrase).
+    article's own text at the first located span (never the engine's paraphrase), see
+    :func:`~summarizer._digest.records.statements` (``claims`` may be those already).
     ``words`` caches content words by claim text (near-duplicates repeat claims)."""
     cache = {} if words is None else words
+    stated = [c for c in claims if isinstance(c, Statement)]
+    if len(stated) != len(claims):
+        stated = statements([c for c in claims if isinstance(c, Claim)], text)
     items = []
-    for claim in claims:
-        if claim.text not in cache:
-            cache[claim.text] = content_word_set(claim.text)
-        item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
-        span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
-        if text is not None and claim.grounded and span and span.start is not None:
-            item.quote, item.start, item.end = text[span.start : span.end], span.start, span.end
-        items.append(item)
+    for statement in stated:
+        if statement.text not in cache:
+            cache[statement.text] = content_word_set(statement.text)
+        items.append(Item(f"{doc_id}#{statement.id}", doc_id, statement, cache[statement.text]))
     return items
 
 
