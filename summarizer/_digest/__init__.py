@@ -65,10 +65,11 @@ def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
 
 @dataclass
 class _Corpus:
-    records: dict[str, Article]  # the first article of each text
+    records: dict[str, Article]  # the first article of each text, until its story is built
     clusters: Clusters
     source_of: dict[str, str]
     by_story: dict[int, _StoryParts]
+    notes: dict[str, str] = field(default_factory=dict)  # each support note stored once
 
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
@@ -123,7 +124,7 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
         support=support,
         articles=len(articles),
         sources=sources,
-        support_note=note,
+        support_note=corpus.notes.setdefault(note, note),
         disputed_by=[],
     )
 
@@ -182,11 +183,12 @@ async def _story(
     primaries = [doc for doc in members if doc in corpus.clusters.copies]
     parts = corpus.by_story[number]
     groups = parts.groups
+    records = {doc: corpus.records.pop(doc) for doc in primaries}  # read once: let them go
     words: dict[str, set[str]] = {}  # content words by claim text, for this story only
     items = [
         item
         for doc in primaries
-        for item in items_of(doc, corpus.records[doc].statements, None, words)
+        for item in items_of(doc, records[doc].statements, None, words, compared=len(primaries) > 1)
     ]
     same_text: dict[tuple[str, str | None], list[Item]] = {}
     for item in items:  # near-duplicates repeat most claims word for word: align each once
@@ -198,7 +200,7 @@ async def _story(
         _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
         for i, group in enumerate(align(distinct, pairs), start=1)
     ]
-    published = {doc: corpus.records[doc].date for doc in primaries}
+    published = {doc: records[doc].date for doc in primaries}
     contradictions, involved = find_contradictions(
         pairs, distinct, published, corpus.source_of, corpus.clusters.copies, twins
     )
@@ -219,7 +221,7 @@ async def _story(
         near_duplicates=parts.duplicates,
         source_groups=groups,
         sources=len(groups),
-        summary=_story_summary(primaries, consensus, corpus.records),
+        summary=_story_summary(primaries, consensus, records),
         consensus=consensus,
         disputed=[c for c in claims if c.disputed_by],
         unique=[c for c in claims if c.sources < 2 and not c.disputed_by],

@@ -12,6 +12,7 @@ results (one file at a time) never holds them all, and neither does the digest.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
@@ -40,7 +41,7 @@ def statements(claims: Iterable[Claim], text: str | None = None) -> list[Stateme
     made = []
     for claim in claims:
         evidence = claim.text if claim.evidence == claim.text else claim.evidence
-        statement = Statement(claim.id, claim.text, evidence)
+        statement = Statement(sys.intern(claim.id), claim.text, evidence)  # c1, c2, ...
         span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
         if text is not None and claim.grounded and span and span.start is not None:
             quote = text[span.start : span.end]
