@@ -86,8 +86,8 @@ _ABBREVIATED = [  # (what any match contains, pattern, expansion)
 
 
 def words(text: str) -> list[str]:
-    for needles, pattern, expansion in _ABBREVIATED:
-        if any(needle in text for needle in needles):  # a substring test is 50x cheaper
+    for (dotted, bare), pattern, expansion in _ABBREVIATED:
+        if dotted in text or bare in text:  # a substring test is 50x cheaper
             text = pattern.sub(expansion, text)
     return _WORD.findall(text)
 

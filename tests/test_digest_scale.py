@@ -6,6 +6,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
@@ -23,6 +24,7 @@ from summarizer._digest.cluster import (
 )
 from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
+from summarizer._digest.records import Texts, read_corpus
 from summarizer._engines import ExtractiveEngine
 from summarizer._errors import InvalidModelOutputError
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -349,3 +351,60 @@ def test_a_digest_returned_from_asyncio_run_is_not_dumped_whole(seeds_dir: Path)
         "DigestReport(engine='extractive', articles=10, summarised=10, stories=1, failures=0)"
     )
     assert len(report.model_dump_json()) > 10 * len(repr(report))  # the JSON is all there
+
+
+def _dumped(report: DigestReport) -> str:
+    return report.model_copy(update={"created": 0.0}).model_dump_json()
+
+
+async def test_streamed_input_gives_the_digest_of_the_lists_and_is_read_once(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await copied_seeds(seeds_dir, 3)
+    failed = DocumentFailure(doc_id="missing", source="x", error_type="E", message="m")
+    results = [*results[:4], failed, *results[4:]]
+    expected = _dumped(await build_digest(results, documents))
+    read: list[str] = []
+
+    def one_at_a_time() -> Iterator[DocumentSummary | DocumentFailure]:
+        for result in results:
+            read.append(result.doc_id)
+            yield result
+
+    streamed = await build_digest(one_at_a_time(), iter(documents))
+    assert _dumped(streamed) == expected
+    assert read == [r.doc_id for r in results]  # each read once, in order
+    texts = {d.id: d.text for d in documents}  # a mapping, in another order, works too
+    shuffled = dict(sorted(texts.items(), reverse=True))
+    assert _dumped(await build_digest(iter(results), shuffled)) == expected
+
+
+def test_documents_are_read_in_step_with_the_results() -> None:
+    documents = [Document.from_text(f"Text {n}.", id=f"a{n}") for n in range(5)]
+    taken: list[str] = []
+
+    def lazily() -> Iterator[Document]:
+        for document in documents:
+            taken.append(document.id)
+            yield document
+
+    texts = Texts(lazily())
+    assert texts.take("a0") == "Text 0." and taken == ["a0"]  # nothing read ahead
+    assert texts.take("a2") == "Text 2." and taken == ["a0", "a1", "a2"]
+    assert texts.take("a1") == "Text 1."  # passed over on the way: waited
+    assert texts.take("zz") is None and taken == ["a0", "a1", "a2", "a3", "a4"]
+    assert texts.take("a3") == "Text 3." and texts.take("a3") is None  # handed out once
+
+
+async def test_records_are_kept_for_the_first_article_of_each_text_only(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await copied_seeds(seeds_dir, 2)
+    corpus = read_corpus(results, documents)
+    assert corpus.articles == corpus.summarised == [r.doc_id for r in results]
+    assert sorted(corpus.records) == [d.id for d in documents[:5]]  # copies: signatures only
+    text = {d.id: d.text for d in documents}
+    for doc_id, record in corpus.records.items():
+        for statement in record.statements:
+            if statement.quote is not None:
+                assert text[doc_id][statement.start : statement.end] == statement.quote

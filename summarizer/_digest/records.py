@@ -73,7 +73,7 @@ class Corpus:
     failures: list[DocumentFailure] = field(default_factory=list)
 
 
-class _Texts:
+class Texts:
     """Article texts by id, read from ``documents`` as far as needed and once."""
 
     def __init__(self, documents: Iterable[Document] | Mapping[str, str]):
@@ -102,7 +102,7 @@ def read_corpus(
     records (see the module docstring). An article without a document is read from its
     summary."""
     corpus = Corpus()
-    texts = _Texts(documents)
+    texts = Texts(documents)
     seen: dict[str, Signature] = {}  # fingerprint -> the first signature of that text
     for result in results:
         corpus.articles.append(result.doc_id)
