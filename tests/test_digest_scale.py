@@ -21,6 +21,8 @@ from summarizer._digest.cluster import (
     source_groups,
     weighted_jaccard,
     word_hashes,
+    word_jaccard,
+    word_jaccards,
 )
 from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
@@ -329,7 +331,7 @@ async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
     results = await summarise(documents)
     assert gc.isenabled()
     await build_digest(results, documents)
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == 0
     gc.disable()
     try:
         await build_digest(results, documents)
@@ -408,3 +410,13 @@ async def test_records_are_kept_for_the_first_article_of_each_text_only(
         for statement in record.statements:
             if statement.quote is not None:
                 assert text[doc_id][statement.start : statement.end] == statement.quote
+
+
+def test_word_jaccards_at_once_equal_each_pair_alone() -> None:
+    rng = random.Random(11)
+    vocabulary = [f"w{n}" for n in range(300)]
+    words = word_hashes(rng.sample(vocabulary, 80))
+    others = [word_hashes(rng.sample(vocabulary, rng.randint(0, 120))) for _ in range(40)]
+    assert word_jaccards(words, others) == [word_jaccard(words, o) for o in others]
+    assert word_jaccards(word_hashes([]), others[:3]) == [0.0, 0.0, 0.0]
+    assert word_jaccards(words, []) == []
