@@ -108,8 +108,12 @@ def _supports(group: list[Item], corpus: _Corpus) -> list[Support]:
 def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -> DigestClaim:
     support = _supports(group, corpus)
     counted = [s for s in support if s.grounded]
-    articles = {doc for s in counted for doc in s.articles}
-    sources = len({s.source for s in counted})
+    if len(support) == 1:  # most claims: one entry, its source, its articles
+        articles = set(counted[0].articles) if counted else set()
+        sources = len(counted)
+    else:
+        articles = {doc for s in counted for doc in s.articles}
+        sources = len({s.source for s in counted})
     note = f"{sources} of {total} source{'s' if total != 1 else ''}"
     if len(articles) != sources:
         note += f" ({len(articles)} articles; near-duplicates counted once)"

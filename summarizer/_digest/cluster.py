@@ -230,17 +230,21 @@ def block_pairs(
 ) -> Iterator[tuple[T, T]]:
     """Pairs of members that share a block, once however many blocks they share. With a
     ``window``, each member is paired only with the ``window`` members before it in the
-    block (the work is then linear in the block's size; nothing is dropped)."""
-    seen: set[tuple[str, str]] = set()
+    block (the work is then linear in the block's size; nothing is dropped). Each key is
+    numbered once and a pair is remembered as one integer (millions are checked)."""
+    numbers: dict[str, int] = {}
+    seen: set[int] = set()
     for members in blocks:
-        for index, b in enumerate(members):
+        ids = [numbers.setdefault(key(member), len(numbers)) for member in members]
+        for index in range(1, len(members)):
+            kb = ids[index]
             start = 0 if window is None else max(0, index - window)
-            for a in members[start:index]:
-                ka, kb = key(a), key(b)
-                pair = (ka, kb) if ka < kb else (kb, ka)
+            for position in range(start, index):
+                ka = ids[position]
+                pair = (ka << 32) | kb if ka < kb else (kb << 32) | ka
                 if ka != kb and pair not in seen:
                     seen.add(pair)
-                    yield a, b
+                    yield members[position], members[index]
 
 
 @dataclass

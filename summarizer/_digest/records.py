@@ -40,15 +40,24 @@ def statements(claims: Iterable[Claim], text: str | None = None) -> list[Stateme
     strings are stored once (a quote is often the claim's own words)."""
     made = []
     for claim in claims:
-        evidence = claim.text if claim.evidence == claim.text else claim.evidence
-        statement = Statement(sys.intern(claim.id), claim.text, evidence)  # c1, c2, ...
-        span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
-        if text is not None and claim.grounded and span and span.start is not None:
-            quote = text[span.start : span.end]
-            statement.quote = claim.text if quote == claim.text else quote
-            statement.start, statement.end = span.start, span.end
+        said = claim.text
+        evidence = said if claim.evidence == said else claim.evidence
+        statement = Statement(sys.intern(claim.id), said, evidence)  # c1, c2, ...
+        if text is not None and claim.grounded:
+            _locate(statement, claim, text)
         made.append(statement)
     return made
+
+
+def _locate(statement: Statement, claim: Claim, text: str) -> None:
+    """The quote at the claim's first located span."""
+    for span in claim.spans:
+        start, end = span.start, span.end
+        if start is not None and end is not None:
+            quote = text[start:end]
+            statement.quote = statement.text if quote == statement.text else quote
+            statement.start, statement.end = start, end
+            return
 
 
 @dataclass(slots=True)
