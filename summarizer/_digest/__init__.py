@@ -69,7 +69,7 @@ class _Corpus:
     clusters: Clusters
     source_of: dict[str, str]
     by_story: dict[int, _StoryParts]
-    notes: dict[str, str] = field(default_factory=dict)  # each support note stored once
+    notes: dict[str, str] = field(default_factory=dict)  # each note and claim id stored once
 
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
@@ -123,7 +123,7 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     texts = [s.claim for s in counted] or [s.claim for s in support]
     return construct(
         DigestClaim,
-        id=f"d{number}",
+        id=corpus.notes.setdefault(f"d{number}", f"d{number}"),  # d1, d2, ... in every story
         text=min(texts, key=len),
         support=support,
         articles=len(articles),

@@ -68,7 +68,6 @@ _CALENDAR = {
     *(m.lower() for m in MONTHS),
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }  # fmt: skip
-_POSSESSIVE = re.compile(r"[’']s?$")
 _ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
 
@@ -86,7 +85,11 @@ def _name(run: str) -> tuple[str, int]:
     dropped) and its number of words."""
     words = []
     for word in run.split():
-        word = _POSSESSIVE.sub("", word.lower())
+        word = word.lower()
+        if word.endswith(("'s", "’s")):  # a possessive's ending dropped
+            word = word[:-2]
+        elif word.endswith(("'", "’")):
+            word = word[:-1]
         if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
             words.append(word)
     return " ".join(words), len(words)
