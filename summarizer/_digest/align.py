@@ -36,7 +36,7 @@ def negated(text: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 16)
-def _numbers(text: str) -> frozenset[str]:
+def claim_numbers(text: str) -> frozenset[str]:
     return frozenset(numbers(text))
 
 
@@ -119,7 +119,9 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
-        if similarity < ALIGN_THRESHOLD or _numbers(a.claim.text) != _numbers(b.claim.text):
+        if similarity < ALIGN_THRESHOLD or claim_numbers(a.claim.text) != claim_numbers(
+            b.claim.text
+        ):
             continue
         if negated(a.claim.text) != negated(b.claim.text):
             continue
