@@ -15,13 +15,14 @@ contradictions; every quote shown is the article's own text at its span.
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 from summarizer._digest.align import Item, align, candidate_pairs, claim_numbers, items_of, negated
-from summarizer._digest.cluster import Clusters, cluster
+from summarizer._digest.cluster import Clusters, cluster, forget_names
 from summarizer._digest.contradictions import (
     Confirm,
     confirm_all,
@@ -79,15 +80,16 @@ class _Corpus:
 
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
-    grounded = item.quote is not None
+    stated = item.claim
+    grounded = stated.quote is not None
     return construct(
         Support,
         doc_id=item.doc_id,
-        claim_id=item.claim.id,
-        claim=item.claim.text,
-        evidence=item.quote if item.quote is not None else item.claim.evidence,
-        start=item.start,
-        end=item.end,
+        claim_id=stated.id,
+        claim=stated.text,
+        evidence=stated.quote if stated.quote is not None else stated.evidence,
+        start=stated.start,
+        end=stated.end,
         grounded=grounded,
         source=corpus.source_of[item.doc_id],
         copies=corpus.clusters.copies.get(item.doc_id, []),
@@ -139,6 +141,18 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     )
 
 
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere
+    nothing). The signatures' name sets are freed after clustering, but their pages stay
+    in the heap, where the digest's outputs (Python's own small-object arenas) never reuse
+    them: 100-200 MB of the process's peak at 100,000 articles."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
+    except (OSError, AttributeError, TypeError):  # not glibc: the pages stay
+        return
+    trim(0)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """Python's cycle collector paused while the digest computes (reference counting
@@ -177,6 +191,8 @@ async def build_digest(
         read = read_corpus(results, documents)
         clusters = cluster(read.signatures)
         read.signatures.clear()  # every text's word and name sets: not needed past clustering
+        forget_names()
+        _give_back_freed_memory()
         source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
         by_story = _by_story(clusters)
     corpus = _Corpus(read.records, clusters, source_of, by_story)

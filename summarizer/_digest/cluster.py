@@ -95,6 +95,11 @@ def _name(run: str) -> tuple[str, int]:
     return " ".join(words), len(words)
 
 
+def forget_names() -> None:
+    """Clear the memo of parsed names (names are read from the texts only; 16 MB full)."""
+    _name.cache_clear()
+
+
 def entities(text: str) -> set[str]:
     """Names: capitalised word runs, lower-cased. A single capitalised word that starts a
     sentence or a line is only an ordinary word capitalised ("Observers said ..."), so it
