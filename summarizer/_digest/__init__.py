@@ -46,6 +46,7 @@ from summarizer._models import DocumentFailure, DocumentSummary
 __all__ = ["DigestReport", "build_digest", "markdown_digest"]
 
 STORY_SUMMARY_WORDS = 150
+LARGE_STORY_ITEMS = 10_000  # claims in a story whose working memory is given back after it
 
 
 @dataclass
@@ -241,6 +242,8 @@ async def _story(
         contradictions = await confirm_all(contradictions, confirm)
     if len(primaries) > 1:  # the claim memos serve one story's comparisons: let them go
         _forget_claim_memos()
+    if len(items) >= LARGE_STORY_ITEMS:  # its claim words and pairs: back to the system
+        _give_back_freed_memory()
     for claim in claims if involved else ():
         keys = {f"{s.doc_id}#{s.claim_id}" for s in claim.support}
         claim.disputed_by = [x for x, keyed in involved.items() if keys & keyed]
