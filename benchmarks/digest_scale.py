@@ -1,6 +1,6 @@
 """How the corpus digest scales on a realistic corpus shape: 1k, 10k and 100k articles.
 
-    python benchmarks/digest_scale.py [--sizes 1000 10000 100000]
+    python benchmarks/digest_scale.py [--sizes 1000 10000 100000] [--input stream|list]
 
 The shape of a news desk's day: three very large stories (30 %, 15 % and 8 % of the
 corpus), a power-law tail of small stories, and distinct articles (a quarter of the
@@ -13,15 +13,20 @@ small edits.
 Only the digest stage is timed: the extractive engine's claim extraction would dominate
 at 100k articles and another engineer owns it, so each article's claims here are its
 sentences, each grounded at its own span (what the extractive engine gives, minus its
-scoring). Each size runs in its own process; memory is that process's maximum RSS before
-the digest (the corpus, documents and claims) and at the end. Scores use pair counting:
-story precision / recall over pairs of articles put in one story; near-duplicate
-precision / recall over pairs put in one source group.
+scoring). With ``--input stream`` (the default) each article's result and document are
+made when the digest reads them, as a caller reading one result file at a time would
+feed it; the CPU seconds spent making them are counted apart and taken out of the
+digest's. With ``--input list`` all results and documents are made first, in lists.
+Each size runs in its own process; memory is that process's maximum RSS before the
+digest and at the end (the process peak). Scores use pair counting: story precision /
+recall over pairs of articles put in one story; near-duplicate precision / recall over
+pairs put in one source group.
 
 Measured and compared in the README ("Benchmarks"). The last column, the digest's own
-memory, is the peak RSS minus the RSS before the digest. To compare with another commit,
-run its copy of this script (``git archive COMMIT | tar -x -C DIR/base``, with
-``DIR/shared`` linked to ``../shared`` so that the same RoSE articles are used).
+memory, is the peak RSS minus the RSS before the digest (streamed, that includes the
+input made while the digest reads it). To compare with another commit, run its copy of
+this script (``git archive COMMIT | tar -x -C DIR/base``, with ``DIR/shared`` linked to
+``../shared`` so that the same RoSE articles are used).
 """
 
 from __future__ import annotations
