@@ -420,3 +420,16 @@ def test_word_jaccards_at_once_equal_each_pair_alone() -> None:
     assert word_jaccards(words, others) == [word_jaccard(words, o) for o in others]
     assert word_jaccards(word_hashes([]), others[:3]) == [0.0, 0.0, 0.0]
     assert word_jaccards(words, []) == []
+
+
+async def test_adigest_hands_each_result_over_once_and_matches_the_lists(seeds_dir: Path) -> None:
+    from summarizer import adigest
+
+    documents = load_articles([seeds_dir]).documents
+    summarizer = Summarizer(
+        SummarizerConfig(engine="extractive"), engine=ExtractiveEngine(claim_density=4.0)
+    )
+    expected = _dumped(await build_digest(await summarise(documents), documents))
+    report = await adigest(summarizer, iter(documents))
+    assert _dumped(report) == expected
+    assert report.articles == [d.id for d in documents]
