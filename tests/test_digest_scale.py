@@ -330,8 +330,9 @@ async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
     documents = [Document.from_text(t, id=f"g{i}") for i, t in enumerate(texts)]
     results = await summarise(documents)
     assert gc.isenabled()
+    frozen = gc.get_freeze_count()  # objects another part of the process froze stay so
     await build_digest(results, documents)
-    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
     gc.disable()
     try:
         await build_digest(results, documents)
