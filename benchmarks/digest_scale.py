@@ -1,6 +1,6 @@
 """How the corpus digest scales on a realistic corpus shape: 1k, 10k and 100k articles.
 
-    python benchmarks/digest_scale.py [--sizes 1000 10000 100000]
+    python benchmarks/digest_scale.py [--sizes 1000 10000 100000] [--input stream|list]
 
 The shape of a news desk's day: three very large stories (30 %, 15 % and 8 % of the
 corpus), a power-law tail of small stories, and distinct articles (a quarter of the
@@ -13,21 +13,27 @@ small edits.
 Only the digest stage is timed: the extractive engine's claim extraction would dominate
 at 100k articles and another engineer owns it, so each article's claims here are its
 sentences, each grounded at its own span (what the extractive engine gives, minus its
-scoring). Each size runs in its own process; memory is that process's maximum RSS before
-the digest (the corpus, documents and claims) and at the end. Scores use pair counting:
-story precision / recall over pairs of articles put in one story; near-duplicate
-precision / recall over pairs put in one source group.
+scoring). With ``--input stream`` (the default) each article's result and document are
+made when the digest reads them, as a caller reading one result file at a time would
+feed it; the CPU seconds spent making them are counted apart and taken out of the
+digest's. With ``--input list`` all results and documents are made first, in lists.
+Each size runs in its own process; memory is that process's maximum RSS before the
+digest and at the end (the process peak). Scores use pair counting: story precision /
+recall over pairs of articles put in one story; near-duplicate precision / recall over
+pairs put in one source group.
 
 Measured and compared in the README ("Benchmarks"). The last column, the digest's own
-memory, is the peak RSS minus the RSS before the digest. To compare with another commit,
-run its copy of this script (``git archive COMMIT | tar -x -C DIR/base``, with
-``DIR/shared`` linked to ``../shared`` so that the same RoSE articles are used).
+memory, is the peak RSS minus the RSS before the digest (streamed, that includes the
+input made while the digest reads it). To compare with another commit, run its copy of
+this script (``git archive COMMIT | tar -x -C DIR/base``, with ``DIR/shared`` linked to
+``../shared`` so that the same RoSE articles are used).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import random
 import resource
@@ -35,7 +41,9 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -48,6 +56,7 @@ from tests.digest_articles import (  # noqa: E402
     story_values,
 )
 
+T = TypeVar("T")
 ROSE = REPO.parent / "shared" / "eval-data" / "rose" / "rose_dev.jsonl"
 
 
@@ -74,10 +83,11 @@ def story_sizes(size: int, rng: random.Random) -> list[int]:
     return sizes
 
 
-def corpus(size: int, seed: int = 3) -> list[tuple[str, str, str, str]]:
-    """(doc id, text, planted story, planted source group) for ``size`` articles."""
+def corpus(size: int, seed: int = 3) -> Iterator[tuple[str, str, str, str]]:
+    """(doc id, text, planted story, planted source group) for ``size`` articles, made one
+    at a time (only the current story's source texts are held)."""
     rng = random.Random(seed)
-    rows: list[tuple[str, str, str, str]] = []
+    made = 0
     for number, count in enumerate(story_sizes(size, rng)):
         values = story_values(rng)
         sources = min(count, 2 + count.bit_length())
@@ -87,54 +97,85 @@ def corpus(size: int, seed: int = 3) -> list[tuple[str, str, str, str]]:
             text = texts[origin]
             if k >= sources and rng.random() < 0.5:
                 text = edited_copy(text, rng)
-            rows.append((f"t{number}-{k}", text, f"t{number}", f"t{number}/{origin}"))
+            if made < size:
+                yield (f"t{number}-{k}", text, f"t{number}", f"t{number}/{origin}")
+            made += 1
     real = [json.loads(line)["article"] for line in ROSE.open()] if ROSE.exists() else []
-    while len(rows) < size:
-        index = len(rows)
-        text = real.pop() if real else distinct_article(rng, index) + " " + own_words(rng)
-        rows.append((f"d{index}", text, f"d{index}", f"d{index}"))
-    return rows[:size]
+    while made < size:
+        text = real.pop() if real else distinct_article(rng, made) + " " + own_words(rng)
+        yield (f"d{made}", text, f"d{made}", f"d{made}")
+        made += 1
 
 
-def summaries(rows: list[tuple[str, str, str, str]]) -> list[object]:
-    """Each article's sentences as grounded claims (exact copies share one claim list)."""
+def summary(doc_id: str, text: str, claims: list[Any] | None = None) -> Any:
+    """The article's sentences as grounded claims (or ``claims``, of an exact copy)."""
     from summarizer._models import Claim, DocumentSummary, EvidenceSpan, Provenance
     from summarizer._text import split_sentences
 
-    made: dict[str, list[Claim]] = {}
-    results: list[object] = []
-    for doc_id, text, _, _ in rows:
-        if text not in made:
-            made[text] = [
-                Claim(
-                    id=f"c{i}",
-                    text=s.text,
-                    evidence=s.text,
-                    speaker=None,
-                    kind="fact",
-                    grounded=True,
-                    spans=[
-                        EvidenceSpan(
-                            quote=s.text, start=s.start, end=s.end, match="exact", score=100.0
-                        )
-                    ],
-                )  # fmt: skip
-                for i, s in enumerate(split_sentences(text), start=1)
-            ]
-        results.append(
-            DocumentSummary(
-                doc_id=doc_id,
-                source=doc_id,
-                content_hash="",
-                title=None,
-                date=None,
-                summary=text[:200],
-                key_points=[],
-                claims=made[text],
-                provenance=Provenance(engine="extractive"),
+    if claims is None:
+        claims = [
+            Claim(
+                id=f"c{i}",
+                text=s.text,
+                evidence=s.text,
+                speaker=None,
+                kind="fact",
+                grounded=True,
+                spans=[
+                    EvidenceSpan(quote=s.text, start=s.start, end=s.end, match="exact", score=100.0)
+                ],
             )  # fmt: skip
-        )
-    return results
+            for i, s in enumerate(split_sentences(text), start=1)
+        ]
+    return DocumentSummary(
+        doc_id=doc_id,
+        source=doc_id,
+        content_hash="",
+        title=None,
+        date=None,
+        summary=text[:200],
+        key_points=[],
+        claims=claims,
+        provenance=Provenance(engine="extractive"),
+    )  # fmt: skip
+
+
+def articles(
+    rows: Iterable[tuple[str, str, str, str]], planted: dict[str, tuple[str, str]]
+) -> Iterator[tuple[Any, Any]]:
+    """(result, document) of each row, made when asked for; the planted story and group of
+    each article go into ``planted``. Exact copies share one claim list while they follow
+    one another (a story's copies do)."""
+    from summarizer import Document
+
+    recent: dict[str, list[Any]] = {}
+    for doc_id, text, story, group in rows:
+        planted[doc_id] = (story, group)
+        result = summary(doc_id, text, recent.get(text))
+        if len(recent) > 64:
+            recent.clear()
+        recent[text] = result.claims
+        yield result, Document.from_text(text, id=doc_id)
+
+
+class Timed(Generic[T]):
+    """An iterator that counts the CPU seconds spent making its items (the benchmark's own
+    input, made inside the digest's call when it streams)."""
+
+    def __init__(self, items: Iterable[T]):
+        self.items = iter(items)
+        self.cpu = self.wall = 0.0
+
+    def __iter__(self) -> Iterator[T]:
+        return self
+
+    def __next__(self) -> T:
+        started, wall = time.process_time(), time.perf_counter()
+        try:
+            return next(self.items)
+        finally:
+            self.cpu += time.process_time() - started
+            self.wall += time.perf_counter() - wall
 
 
 def pair_scores(predicted: dict[str, str], planted: dict[str, str]) -> tuple[float, float]:
@@ -148,24 +189,33 @@ def pair_scores(predicted: dict[str, str], planted: dict[str, str]) -> tuple[flo
     return (both / found if found else 1.0), (both / gold if gold else 1.0)
 
 
-async def digest_run(size: int) -> dict[str, float]:
-    from summarizer import Document
+async def digest_run(size: int, stream: bool) -> dict[str, float]:
     from summarizer._digest import build_digest
 
-    rows = corpus(size)
-    documents = [Document.from_text(text, id=doc_id) for doc_id, text, _, _ in rows]
-    results = summaries(rows)
+    planted: dict[str, tuple[str, str]] = {}
+    made = Timed(articles(corpus(size), planted))
+    if stream:  # one (result, document) made at a time, as the digest reads them
+        pairs, also = itertools.tee(made)
+        results: Iterable[Any] = (result for result, _ in pairs)
+        documents: Iterable[Any] = (document for _, document in also)
+    else:  # every result and document in lists first, as before
+        both = list(made)
+        results, documents = [r for r, _ in both], [d for _, d in both]
+        del both
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    input_cpu, input_wall = made.cpu, made.wall
     started, cpu = time.perf_counter(), time.process_time()
-    report = await build_digest(results, documents)  # type: ignore[arg-type]
+    report = await build_digest(results, documents)
     seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    input_cpu = made.cpu - input_cpu  # making the input while the digest read it
+    seconds -= made.wall - input_wall
     story_of = {a: s.id for s in report.stories for a in s.articles}
     group_of = {a: g[0] for s in report.stories for g in s.source_groups for a in g}
-    story_p, story_r = pair_scores(story_of, {d: story for d, _, story, _ in rows})
-    dup_p, dup_r = pair_scores(group_of, {d: group for d, _, _, group in rows})
+    story_p, story_r = pair_scores(story_of, {d: story for d, (story, _) in planted.items()})
+    dup_p, dup_r = pair_scores(group_of, {d: group for d, (_, group) in planted.items()})
     return {
         "articles": size,
-        "planted": len({story for _, _, story, _ in rows}),
+        "planted": len({story for story, _ in planted.values()}),
         "stories": len(report.stories),
         "story_p": story_p,
         "story_r": story_r,
@@ -173,7 +223,8 @@ async def digest_run(size: int) -> dict[str, float]:
         "dup_r": dup_r,
         "contradictions": sum(len(s.contradictions) for s in report.stories),
         "digest_s": seconds,
-        "cpu_s": cpu,
+        "cpu_s": cpu - input_cpu,
+        "input_cpu_s": input_cpu,
         "input_mib": before,
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
     }
@@ -182,10 +233,17 @@ async def digest_run(size: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 100000])
+    parser.add_argument(
+        "--input",
+        choices=["stream", "list"],
+        default="stream",
+        help="stream: each result and document made as the digest reads it (default); "
+        "list: all of them in lists first",
+    )
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(asyncio.run(digest_run(args.one))))
+        print(json.dumps(asyncio.run(digest_run(args.one, args.input == "stream"))))
         return
     print(
         "| articles | stories planted | stories found | story pair P / R "
@@ -195,7 +253,9 @@ def main() -> None:
     print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for size in args.sizes:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", str(size)], capture_output=True, text=True
+            [sys.executable, __file__, "--one", str(size), "--input", args.input],
+            capture_output=True,
+            text=True,
         )
         if out.returncode:
             print(f"| {size:,} | failed: {out.stderr.strip().splitlines()[-1]} |")

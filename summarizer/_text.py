@@ -86,8 +86,8 @@ _ABBREVIATED = [  # (what any match contains, pattern, expansion)
 
 
 def words(text: str) -> list[str]:
-    for needles, pattern, expansion in _ABBREVIATED:
-        if any(needle in text for needle in needles):  # a substring test is 50x cheaper
+    for (dotted, bare), pattern, expansion in _ABBREVIATED:
+        if dotted in text or bare in text:  # a substring test is 50x cheaper
             text = pattern.sub(expansion, text)
     return _WORD.findall(text)
 
@@ -133,7 +133,9 @@ def content_word_set(text: str) -> set[str]:
     distinct = set(words(text))
     for word in distinct.difference(_CONTENT):
         _CONTENT[word] = _content_word(word)
-    return {content for content in map(_CONTENT.__getitem__, distinct) if content is not None}
+    judged: set[str | None] = set(map(_CONTENT.__getitem__, distinct))  # no loop in Python
+    judged.discard(None)
+    return judged  # type: ignore[return-value]  # None discarded
 
 
 def jaccard(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:

@@ -6,6 +6,7 @@ import math
 import random
 import re
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
@@ -20,9 +21,12 @@ from summarizer._digest.cluster import (
     source_groups,
     weighted_jaccard,
     word_hashes,
+    word_jaccard,
+    word_jaccards,
 )
 from summarizer._digest.markdown import SHOWN_UNIQUE
 from summarizer._digest.models import Contradiction, DigestReport
+from summarizer._digest.records import Texts, read_corpus
 from summarizer._engines import ExtractiveEngine
 from summarizer._errors import InvalidModelOutputError
 from summarizer._models import DocumentFailure, DocumentSummary
@@ -326,8 +330,9 @@ async def test_the_digest_leaves_the_cycle_collector_as_it_found_it() -> None:
     documents = [Document.from_text(t, id=f"g{i}") for i, t in enumerate(texts)]
     results = await summarise(documents)
     assert gc.isenabled()
+    frozen = gc.get_freeze_count()  # objects another part of the process froze stay so
     await build_digest(results, documents)
-    assert gc.isenabled()
+    assert gc.isenabled() and gc.get_freeze_count() == frozen
     gc.disable()
     try:
         await build_digest(results, documents)
@@ -349,3 +354,83 @@ def test_a_digest_returned_from_asyncio_run_is_not_dumped_whole(seeds_dir: Path)
         "DigestReport(engine='extractive', articles=10, summarised=10, stories=1, failures=0)"
     )
     assert len(report.model_dump_json()) > 10 * len(repr(report))  # the JSON is all there
+
+
+def _dumped(report: DigestReport) -> str:
+    return report.model_copy(update={"created": 0.0}).model_dump_json()
+
+
+async def test_streamed_input_gives_the_digest_of_the_lists_and_is_read_once(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await copied_seeds(seeds_dir, 3)
+    failed = DocumentFailure(doc_id="missing", source="x", error_type="E", message="m")
+    results = [*results[:4], failed, *results[4:]]
+    expected = _dumped(await build_digest(results, documents))
+    read: list[str] = []
+
+    def one_at_a_time() -> Iterator[DocumentSummary | DocumentFailure]:
+        for result in results:
+            read.append(result.doc_id)
+            yield result
+
+    streamed = await build_digest(one_at_a_time(), iter(documents))
+    assert _dumped(streamed) == expected
+    assert read == [r.doc_id for r in results]  # each read once, in order
+    texts = {d.id: d.text for d in documents}  # a mapping, in another order, works too
+    shuffled = dict(sorted(texts.items(), reverse=True))
+    assert _dumped(await build_digest(iter(results), shuffled)) == expected
+
+
+def test_documents_are_read_in_step_with_the_results() -> None:
+    documents = [Document.from_text(f"Text {n}.", id=f"a{n}") for n in range(5)]
+    taken: list[str] = []
+
+    def lazily() -> Iterator[Document]:
+        for document in documents:
+            taken.append(document.id)
+            yield document
+
+    texts = Texts(lazily())
+    assert texts.take("a0") == "Text 0." and taken == ["a0"]  # nothing read ahead
+    assert texts.take("a2") == "Text 2." and taken == ["a0", "a1", "a2"]
+    assert texts.take("a1") == "Text 1."  # passed over on the way: waited
+    assert texts.take("zz") is None and taken == ["a0", "a1", "a2", "a3", "a4"]
+    assert texts.take("a3") == "Text 3." and texts.take("a3") is None  # handed out once
+
+
+async def test_records_are_kept_for_the_first_article_of_each_text_only(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await copied_seeds(seeds_dir, 2)
+    corpus = read_corpus(results, documents)
+    assert corpus.articles == corpus.summarised == [r.doc_id for r in results]
+    assert sorted(corpus.records) == [d.id for d in documents[:5]]  # copies: signatures only
+    text = {d.id: d.text for d in documents}
+    for doc_id, record in corpus.records.items():
+        for statement in record.statements:
+            if statement.quote is not None:
+                assert text[doc_id][statement.start : statement.end] == statement.quote
+
+
+def test_word_jaccards_at_once_equal_each_pair_alone() -> None:
+    rng = random.Random(11)
+    vocabulary = [f"w{n}" for n in range(300)]
+    words = word_hashes(rng.sample(vocabulary, 80))
+    others = [word_hashes(rng.sample(vocabulary, rng.randint(0, 120))) for _ in range(40)]
+    assert word_jaccards(words, others) == [word_jaccard(words, o) for o in others]
+    assert word_jaccards(word_hashes([]), others[:3]) == [0.0, 0.0, 0.0]
+    assert word_jaccards(words, []) == []
+
+
+async def test_adigest_hands_each_result_over_once_and_matches_the_lists(seeds_dir: Path) -> None:
+    from summarizer import adigest
+
+    documents = load_articles([seeds_dir]).documents
+    summarizer = Summarizer(
+        SummarizerConfig(engine="extractive"), engine=ExtractiveEngine(claim_density=4.0)
+    )
+    expected = _dumped(await build_digest(await summarise(documents), documents))
+    report = await adigest(summarizer, iter(documents))
+    assert _dumped(report) == expected
+    assert report.articles == [d.id for d in documents]

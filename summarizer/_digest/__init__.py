@@ -15,14 +15,21 @@ contradictions; every quote shown is the article's own text at its span.
 
 from __future__ import annotations
 
+import ctypes
 import gc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
-from summarizer._digest.align import Item, align, candidate_pairs, items_of
-from summarizer._digest.cluster import Clusters, Signature, cluster, signature
-from summarizer._digest.contradictions import Confirm, confirm_all, find_contradictions
+from summarizer._digest.align import Item, align, candidate_pairs, claim_numbers, items_of, negated
+from summarizer._digest.cluster import Clusters, cluster, forget_names
+from summarizer._digest.contradictions import (
+    Confirm,
+    confirm_all,
+    dates,
+    find_contradictions,
+    number_slots,
+)
 from summarizer._digest.markdown import markdown_digest
 from summarizer._digest.models import (
     DigestClaim,
@@ -32,12 +39,14 @@ from summarizer._digest.models import (
     Support,
     construct,
 )
+from summarizer._digest.records import Article, read_corpus
 from summarizer._documents import Document
 from summarizer._models import DocumentFailure, DocumentSummary
 
 __all__ = ["DigestReport", "build_digest", "markdown_digest"]
 
 STORY_SUMMARY_WORDS = 150
+LARGE_STORY_ITEMS = 10_000  # claims in a story whose working memory is given back after it
 
 
 @dataclass
@@ -64,23 +73,24 @@ def _by_story(clusters: Clusters) -> dict[int, _StoryParts]:
 
 @dataclass
 class _Corpus:
-    texts: dict[str, str]
-    by_id: dict[str, DocumentSummary]
+    records: dict[str, Article]  # the first article of each text, until its story is built
     clusters: Clusters
     source_of: dict[str, str]
     by_story: dict[int, _StoryParts]
+    notes: dict[str, str] = field(default_factory=dict)  # each note and claim id stored once
 
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
-    grounded = item.quote is not None
+    stated = item.claim
+    grounded = stated.quote is not None
     return construct(
         Support,
         doc_id=item.doc_id,
-        claim_id=item.claim.id,
-        claim=item.claim.text,
-        evidence=item.quote if item.quote is not None else item.claim.evidence,
-        start=item.start,
-        end=item.end,
+        claim_id=stated.id,
+        claim=stated.text,
+        evidence=stated.quote if stated.quote is not None else stated.evidence,
+        start=stated.start,
+        end=stated.end,
         grounded=grounded,
         source=corpus.source_of[item.doc_id],
         copies=corpus.clusters.copies.get(item.doc_id, []),
@@ -107,8 +117,12 @@ def _supports(group: list[Item], corpus: _Corpus) -> list[Support]:
 def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -> DigestClaim:
     support = _supports(group, corpus)
     counted = [s for s in support if s.grounded]
-    articles = {doc for s in counted for doc in s.articles}
-    sources = len({s.source for s in counted})
+    if len(support) == 1:  # most claims: one entry, its source, its articles
+        articles = set(counted[0].articles) if counted else set()
+        sources = len(counted)
+    else:
+        articles = {doc for s in counted for doc in s.articles}
+        sources = len({s.source for s in counted})
     note = f"{sources} of {total} source{'s' if total != 1 else ''}"
     if len(articles) != sources:
         note += f" ({len(articles)} articles; near-duplicates counted once)"
@@ -118,14 +132,26 @@ def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -
     texts = [s.claim for s in counted] or [s.claim for s in support]
     return construct(
         DigestClaim,
-        id=f"d{number}",
+        id=corpus.notes.setdefault(f"d{number}", f"d{number}"),  # d1, d2, ... in every story
         text=min(texts, key=len),
         support=support,
         articles=len(articles),
         sources=sources,
-        support_note=note,
+        support_note=corpus.notes.setdefault(note, note),
         disputed_by=[],
     )
+
+
+def _give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc's ``malloc_trim``; elsewhere
+    nothing). The signatures' name sets are freed after clustering, but their pages stay
+    in the heap, where the digest's outputs (Python's own small-object arenas) never reuse
+    them: 100-200 MB of the process's peak at 100,000 articles."""
+    try:
+        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
+    except (OSError, AttributeError, TypeError):  # not glibc: the pages stay
+        return
+    trim(0)
 
 
 @contextmanager
@@ -133,34 +159,44 @@ def _collector_paused() -> Iterator[None]:
     """Python's cycle collector paused while the digest computes (reference counting
     still frees everything at once; the digest makes no cycles). The digest allocates
     millions of small objects, and each full collection walks every object of the process,
-    the caller's results included: a fifth of the digest's CPU time at 20,000 articles."""
+    the caller's results included: a fifth of the digest's CPU time at 20,000 articles.
+    On the way out the objects made meanwhile go to the oldest generation unexamined
+    (``gc.freeze`` then ``gc.unfreeze``, unless the caller keeps objects frozen): left in
+    the youngest, the first collection after would walk every one of them (2 s at
+    100,000 articles); there they wait for the next full collection, as old objects do."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 
 async def build_digest(
-    results: Sequence[DocumentSummary | DocumentFailure],
-    documents: Sequence[Document],
+    results: Iterable[DocumentSummary | DocumentFailure],
+    documents: Iterable[Document] | Mapping[str, str] = (),
     *,
     engine: str = "extractive",
     confirm: Confirm | None = None,
 ) -> DigestReport:
-    ok = [r for r in results if isinstance(r, DocumentSummary)]
-    texts = {d.id: d.text for d in documents}
-    for r in ok:
-        texts.setdefault(r.doc_id, r.summary)
+    """The digest of ``results``, each article read from its document in ``documents``
+    (documents, or a mapping of doc id to text; an article without one is read from
+    its summary). Both are iterables read once, in step (:mod:`summarizer._digest.records`):
+    lists work, and so do generators that read one result file at a time, of which the
+    digest keeps only compact records."""
     with _collector_paused():
-        seen: dict[str, Signature] = {}
-        clusters = cluster([signature(r.doc_id, texts[r.doc_id], seen) for r in ok])
-        del seen  # every text's word and name sets: not needed past clustering
+        read = read_corpus(results, documents)
+        clusters = cluster(read.signatures)
+        read.signatures.clear()  # every text's word and name sets: not needed past clustering
+        forget_names()
+        _give_back_freed_memory()
         source_of = {doc: group[0] for group in clusters.source_groups for doc in group}
         by_story = _by_story(clusters)
-    corpus = _Corpus(texts, {r.doc_id: r for r in ok}, clusters, source_of, by_story)
+    corpus = _Corpus(read.records, clusters, source_of, by_story)
     with _collector_paused() if confirm is None else nullcontext():  # no await without a model
         stories = [
             await _story(number, members, corpus, confirm)
@@ -168,10 +204,10 @@ async def build_digest(
         ]
     return DigestReport(
         engine=engine,
-        articles=[r.doc_id for r in results],
-        summarised=[r.doc_id for r in ok],
+        articles=read.articles,
+        summarised=read.summarised,
         stories=stories,
-        failures=[r for r in results if isinstance(r, DocumentFailure)],
+        failures=read.failures,
     )
 
 
@@ -181,11 +217,12 @@ async def _story(
     primaries = [doc for doc in members if doc in corpus.clusters.copies]
     parts = corpus.by_story[number]
     groups = parts.groups
+    records = {doc: corpus.records.pop(doc) for doc in primaries}  # read once: let them go
     words: dict[str, set[str]] = {}  # content words by claim text, for this story only
     items = [
         item
         for doc in primaries
-        for item in items_of(doc, corpus.by_id[doc].claims, corpus.texts[doc], words)
+        for item in items_of(doc, records[doc].statements, None, words, compared=len(primaries) > 1)
     ]
     same_text: dict[tuple[str, str | None], list[Item]] = {}
     for item in items:  # near-duplicates repeat most claims word for word: align each once
@@ -197,12 +234,16 @@ async def _story(
         _digest_claim(i, [twin for item in group for twin in twins[item.key]], corpus, len(groups))
         for i, group in enumerate(align(distinct, pairs), start=1)
     ]
-    published = {doc: corpus.by_id[doc].date for doc in primaries}
+    published = {doc: records[doc].date for doc in primaries}
     contradictions, involved = find_contradictions(
         pairs, distinct, published, corpus.source_of, corpus.clusters.copies, twins
     )
     if confirm is not None:
         contradictions = await confirm_all(contradictions, confirm)
+    if len(primaries) > 1:  # the claim memos serve one story's comparisons: let them go
+        _forget_claim_memos()
+    if len(items) >= LARGE_STORY_ITEMS:  # its claim words and pairs: back to the system
+        _give_back_freed_memory()
     for claim in claims if involved else ():
         keys = {f"{s.doc_id}#{s.claim_id}" for s in claim.support}
         claim.disputed_by = [x for x, keyed in involved.items() if keys & keyed]
@@ -218,7 +259,7 @@ async def _story(
         near_duplicates=parts.duplicates,
         source_groups=groups,
         sources=len(groups),
-        summary=_story_summary(primaries, consensus, corpus.by_id),
+        summary=_story_summary(primaries, consensus, records),
         consensus=consensus,
         disputed=[c for c in claims if c.disputed_by],
         unique=[c for c in claims if c.sources < 2 and not c.disputed_by],
@@ -226,13 +267,21 @@ async def _story(
     )
 
 
+def _forget_claim_memos() -> None:
+    """Clear the memos of per-claim parses (negation, numbers, number slots, dates): claims
+    are compared only within a story, and 65,536 entries each, kept to the end, were about
+    a tenth of the digest's peak memory at 100,000 articles."""
+    for memo in (negated, claim_numbers, number_slots, dates):
+        memo.cache_clear()
+
+
 def _story_summary(
-    members: list[str], consensus: list[DigestClaim], by_id: dict[str, DocumentSummary]
+    members: list[str], consensus: list[DigestClaim], records: dict[str, Article]
 ) -> str:
     """Offline: the best-supported claims, within a word budget (a single article's summary,
     attributed, when no two sources agree on a grounded claim)."""
     if not consensus:
-        return f"From `{members[0]}` alone: {by_id[members[0]].summary}"
+        return f"From `{members[0]}` alone: {records[members[0]].summary}"
     words: list[str] = []
     for claim in consensus:
         sentence = claim.text.split()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from summarizer._digest.cluster import UnionFind, block_pairs
+from summarizer._digest.records import Statement, statements
 from summarizer._models import Claim
 from summarizer._text import content_word_set, dice, numbers
 
@@ -35,7 +36,7 @@ def negated(text: str) -> bool:
 
 
 @lru_cache(maxsize=1 << 16)
-def _numbers(text: str) -> frozenset[str]:
+def claim_numbers(text: str) -> frozenset[str]:
     return frozenset(numbers(text))
 
 
@@ -43,32 +44,48 @@ def _numbers(text: str) -> frozenset[str]:
 class Item:
     key: str  # "doc_id#claim_id"
     doc_id: str
-    claim: Claim
+    claim: Statement
     words: set[str]
-    quote: str | None = None  # the located evidence, a span of the article's text
-    start: int | None = None
-    end: int | None = None
+
+    @property
+    def quote(self) -> str | None:
+        """The located evidence, a span of the article's text (None: ungrounded)."""
+        return self.claim.quote
+
+    @property
+    def start(self) -> int | None:
+        return self.claim.start
+
+    @property
+    def end(self) -> int | None:
+        return self.claim.end
 
 
 def items_of(
     doc_id: str,
-    claims: list[Claim],
+    claims: list[Claim] | list[Statement],
     text: str | None = None,
     words: dict[str, set[str]] | None = None,
+    *,
+    compared: bool = True,
 ) -> list[Item]:
     """One item per claim; with the article's ``text``, a grounded claim's quote is the
-    article's own text at the first located span (never the engine's paraphrase).
-    ``words`` caches content words by claim text (near-duplicates repeat claims)."""
+    article's own text at the first located span (never the engine's paraphrase), see
+    :func:`~summarizer._digest.records.statements` (``claims`` may be those already).
+    ``words`` caches content words by claim text (near-duplicates repeat claims). Claims
+    that will not be ``compared`` with others' (a story of one article: there are no
+    pairs) get no content words, only an empty set: a third of a large corpus's claims."""
     cache = {} if words is None else words
+    stated = [c for c in claims if isinstance(c, Statement)]
+    if len(stated) != len(claims):
+        stated = statements([c for c in claims if isinstance(c, Claim)], text)
+    if not compared:
+        return [Item(f"{doc_id}#{s.id}", doc_id, s, set()) for s in stated]
     items = []
-    for claim in claims:
-        if claim.text not in cache:
-            cache[claim.text] = content_word_set(claim.text)
-        item = Item(f"{doc_id}#{claim.id}", doc_id, claim, cache[claim.text])
-        span = next((s for s in claim.spans if s.start is not None and s.end is not None), None)
-        if text is not None and claim.grounded and span and span.start is not None:
-            item.quote, item.start, item.end = text[span.start : span.end], span.start, span.end
-        items.append(item)
+    for statement in stated:
+        if statement.text not in cache:
+            cache[statement.text] = content_word_set(statement.text)
+        items.append(Item(f"{doc_id}#{statement.id}", doc_id, statement, cache[statement.text]))
     return items
 
 
@@ -102,7 +119,9 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
     for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
-        if similarity < ALIGN_THRESHOLD or _numbers(a.claim.text) != _numbers(b.claim.text):
+        if similarity < ALIGN_THRESHOLD or claim_numbers(a.claim.text) != claim_numbers(
+            b.claim.text
+        ):
             continue
         if negated(a.claim.text) != negated(b.claim.text):
             continue

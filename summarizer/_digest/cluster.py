@@ -68,7 +68,6 @@ _CALENDAR = {
     *(m.lower() for m in MONTHS),
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }  # fmt: skip
-_POSSESSIVE = re.compile(r"[’']s?$")
 _ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
 
@@ -86,10 +85,19 @@ def _name(run: str) -> tuple[str, int]:
     dropped) and its number of words."""
     words = []
     for word in run.split():
-        word = _POSSESSIVE.sub("", word.lower())
+        word = word.lower()
+        if word.endswith(("'s", "’s")):  # a possessive's ending dropped
+            word = word[:-2]
+        elif word.endswith(("'", "’")):
+            word = word[:-1]
         if len(word) > 1 and word not in STOPWORDS and word not in _CALENDAR:
             words.append(word)
     return " ".join(words), len(words)
+
+
+def forget_names() -> None:
+    """Clear the memo of parsed names (names are read from the texts only; 16 MB full)."""
+    _name.cache_clear()
 
 
 def entities(text: str) -> set[str]:
@@ -230,17 +238,21 @@ def block_pairs(
 ) -> Iterator[tuple[T, T]]:
     """Pairs of members that share a block, once however many blocks they share. With a
     ``window``, each member is paired only with the ``window`` members before it in the
-    block (the work is then linear in the block's size; nothing is dropped)."""
-    seen: set[tuple[str, str]] = set()
+    block (the work is then linear in the block's size; nothing is dropped). Each key is
+    numbered once and a pair is remembered as one integer (millions are checked)."""
+    numbers: dict[str, int] = {}
+    seen: set[int] = set()
     for members in blocks:
-        for index, b in enumerate(members):
+        ids = [numbers.setdefault(key(member), len(numbers)) for member in members]
+        for index in range(1, len(members)):
+            kb = ids[index]
             start = 0 if window is None else max(0, index - window)
-            for a in members[start:index]:
-                ka, kb = key(a), key(b)
-                pair = (ka, kb) if ka < kb else (kb, ka)
+            for position in range(start, index):
+                ka = ids[position]
+                pair = (ka << 32) | kb if ka < kb else (kb << 32) | ka
                 if ka != kb and pair not in seen:
                     seen.add(pair)
-                    yield a, b
+                    yield members[position], members[index]
 
 
 @dataclass
@@ -265,15 +277,43 @@ def _primaries(signatures: list[Signature]) -> tuple[list[Signature], dict[str, 
     return list(primary.values()), copies
 
 
-def _duplicate(a: Signature, b: Signature, weight: dict[str, float]) -> float | None:
-    """The word similarity of a near-duplicate pair (both measures at their thresholds;
-    the names first: they are few, and most candidates fail on them)."""
-    if (a.entities or b.entities) and weighted_jaccard(
-        a.entities, b.entities, weight
-    ) < DUPLICATE_NAMES_THRESHOLD:
-        return None
-    similarity = word_jaccard(a.words, b.words)
-    return similarity if similarity >= DUPLICATE_THRESHOLD else None
+def word_jaccards(words: np.ndarray, others: list[np.ndarray]) -> list[float]:
+    """:func:`word_jaccard` of ``words`` with each of ``others``, in one pass of array
+    operations (an article is checked against all its candidate leaders at once)."""
+    if not words.size or not others:
+        return [0.0] * len(others)
+    sizes = np.fromiter(map(len, others), dtype=np.int64, count=len(others))
+    joined = np.concatenate(others)
+    at = np.minimum(np.searchsorted(words, joined), words.size - 1)
+    hits = np.zeros(joined.size + 1, dtype=np.int64)
+    np.cumsum(words[at] == joined, out=hits[1:])
+    ends = np.cumsum(sizes)
+    shared = hits[ends] - hits[ends - sizes]
+    union = words.size + sizes - shared
+    return [
+        s / u if size else 0.0
+        for s, u, size in zip(shared.tolist(), union.tolist(), sizes.tolist(), strict=True)
+    ]
+
+
+def _duplicates(
+    sig: Signature, candidates: list[Signature], weight: dict[str, float]
+) -> list[float | None]:
+    """The word similarity of each near-duplicate pair of ``sig`` and a candidate (both
+    measures at their thresholds; None otherwise). The names first: they are few."""
+    named = [
+        not (sig.entities or other.entities)
+        or weighted_jaccard(sig.entities, other.entities, weight) >= DUPLICATE_NAMES_THRESHOLD
+        for other in candidates
+    ]
+    similar = iter(
+        word_jaccards(sig.words, [o.words for o, ok in zip(candidates, named, strict=True) if ok])
+    )
+    found: list[float | None] = []
+    for ok in named:
+        similarity = next(similar) if ok else 0.0
+        found.append(similarity if similarity >= DUPLICATE_THRESHOLD else None)
+    return found
 
 
 def _prefix_indexes(
@@ -305,8 +345,9 @@ def source_groups(
         index = indexes[bool(sig.entities)]
         prefix = index.prefix(sig.entities or sig.words.tolist())
         joined = False
-        for leader in sorted(index.query(prefix)):
-            similarity = _duplicate(sig, primaries[leader], weight)
+        leaders = sorted(index.query(prefix))
+        checked = _duplicates(sig, [primaries[leader] for leader in leaders], weight)
+        for leader, similarity in zip(leaders, checked, strict=True):
             if similarity is not None:
                 other = primaries[leader].doc_id
                 groups.union(other, sig.doc_id)

@@ -4,11 +4,12 @@ model is asked to confirm each contradiction candidate."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from summarizer._digest import build_digest
 from summarizer._digest.models import DigestReport
 from summarizer._documents import Document
+from summarizer._models import DocumentFailure, DocumentSummary
 from summarizer._pipeline import Summarizer
 
 
@@ -22,7 +23,15 @@ async def adigest(summarizer: Summarizer, documents: Iterable[Document]) -> Dige
         from summarizer._digest.confirm import ModelConfirmation
 
         confirm = ModelConfirmation(client)
-    return await build_digest(results, items, engine=summarizer.engine.name, confirm=confirm)
+    results.reverse()
+
+    def handed_over() -> Iterator[DocumentSummary | DocumentFailure]:
+        """The results in input order, each let go once the digest has read it (the digest
+        keeps compact records: the results are not held twice)."""
+        while results:
+            yield results.pop()
+
+    return await build_digest(handed_over(), items, engine=summarizer.engine.name, confirm=confirm)
 
 
 def digest(summarizer: Summarizer, documents: Iterable[Document]) -> DigestReport:
