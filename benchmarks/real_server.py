@@ -4,7 +4,8 @@
 A one-at-a-time server is the case adaptive concurrency must handle: the default run should
 take no longer than the hand-tuned ``--concurrency 1`` (target: wall ratio <= 1.1) and
 finish as many articles. Each run is ``summarizer run`` itself (a subprocess, no reply
-cache); the order of the variants alternates by round. Both variants run at
+cache); the order of the variants alternates by round, after one short untimed warm-up
+run (the server's prompt-prefix cache starts cold). Both variants run at
 ``--temperature 0`` by default, so the model writes the same replies to the same requests
 (the output limits, fitted to the server's pace, may still differ between the variants).
 Reported per run: wall time,
@@ -105,6 +106,17 @@ def one_run(
     }
 
 
+def warm_up(server: LlamaServer, seed: Path, folder: Path, common: list[str]) -> None:
+    """One short untimed run first, so that no variant pays for the server's cold start:
+    llama.cpp reuses the longest prompt prefix of its previous request (the instructions
+    every request shares), which the first run of a fresh server does not have."""
+    inputs = folder / "input"
+    inputs.mkdir(parents=True)
+    (inputs / seed.name).write_text(seed.read_text()[:400])
+    extra = [*common, "--max-output-tokens", "16", "--concurrency", "1"]
+    one_run(server, inputs, extra, folder, limit=600.0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=1)
@@ -131,6 +143,7 @@ def main() -> None:
             (inputs / seed.name).write_bytes(seed.read_bytes())
         model = assemble_model(python)
         with LlamaServer(python, model, log=folder / "server.log", threads=args.threads) as server:
+            warm_up(server, seeds[0], folder / "warm-up", common)
             for round_number in range(args.rounds):
                 names = list(VARIANTS) if round_number % 2 == 0 else list(VARIANTS)[::-1]
                 for name in names:
