@@ -17,7 +17,7 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable, Coroutine, Mapping
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from summarizer._errors import ConfigError
 
@@ -70,4 +70,4 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     if factory is None:
         return asyncio.run(main)
     with asyncio.Runner(loop_factory=factory) as runner:  # type: ignore[attr-defined,unused-ignore]
-        return runner.run(main)
+        return cast(T, runner.run(main))
