@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import itertools
+import json
 import math
 import os
 import re

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import sys
-from pathlib import Path
 
 import pytest
 import respx
@@ -72,7 +71,7 @@ def test_an_unknown_choice_names_the_variable_and_starts_nothing(
     "loop", ["asyncio", pytest.param("uvloop", marks=needs_uvloop)], ids=["asyncio", "uvloop"]
 )
 def test_the_sync_api_gives_the_same_results_through_respx_on_either_loop(
-    loop: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    loop: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SUMMARIZER_EVENT_LOOP", loop)
     llm = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key="sk-test", concurrency=4)

@@ -35,6 +35,8 @@ def may_hold_pattern(text: str) -> bool:
     if any(i in folded for i in _DOTTED_I):
         return _ANY_PATTERN.search(text) is not None
     return any(word in folded for word in _PATTERN_WORDS)
+
+
 _MIN_SECRET = 6  # shorter values ("k", "none") would cut ordinary words out of messages
 
 
