@@ -269,7 +269,7 @@ def run(
             if client_only
             else pipeline_calls(base_url, docs, width)
         )
-        with asyncio.Runner(loop_factory=factory) as runner:
+        with asyncio.Runner(loop_factory=factory) as runner:  # type: ignore[attr-defined,unused-ignore]
             return int(runner.run(work))
 
     measure(documents[:4], 4)  # warm-up: imports, encodings, templates
