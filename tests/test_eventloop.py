@@ -4,8 +4,8 @@ otherwise or when asked; the same results and the same respx seam on either."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 import importlib.util
+import inspect
 import sys
 
 import httpx
