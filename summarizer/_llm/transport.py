@@ -24,10 +24,9 @@ import logging
 import math
 import re
 import ssl
-import sys
 import time
-from collections.abc import Awaitable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import openai
@@ -59,7 +58,6 @@ from summarizer._ratelimit import RateLimiter, Sleep
 from summarizer._tokens import encoding_for_model
 
 logger = logging.getLogger("summarizer.client")
-T = TypeVar("T")
 
 _RETRYABLE_STATUS = {408, 409, 429}
 _OVERLOAD_STATUS = {429, 503, 504}  # the server is busy: lower the concurrency
@@ -222,15 +220,6 @@ def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
     if type(sdk) is not openai.AsyncOpenAI or any(hook is not None for hook in per_request):
         return None
     return PreparedPost(sdk)
-
-
-async def within(call: Awaitable[T], seconds: float) -> T:
-    """``call`` under a total deadline of ``seconds`` (else TimeoutError): on Python 3.11+
-    a timeout around the await, without the task ``asyncio.wait_for`` wraps each call in."""
-    if sys.version_info >= (3, 11):
-        async with asyncio.timeout(seconds):
-            return await call
-    return await asyncio.wait_for(call, seconds)  # pragma: no cover - Python 3.10
 
 
 def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
@@ -458,7 +447,7 @@ class Transport:
                     "/chat/completions", cast_to=httpx.Response, body=body, options=options
                 )
             try:
-                response = await within(call, self.config.timeout_seconds)
+                response = await asyncio.wait_for(call, self.config.timeout_seconds)
             except asyncio.TimeoutError:
                 raise DeadlineExceeded() from None
         try:
