@@ -4,6 +4,7 @@
     python benchmarks/client_overhead.py --articles 2000 --latency 1 --concurrency 256 \\
         --profile 256          # where the client's CPU goes (pyinstrument), per call
     python benchmarks/client_overhead.py ... --variant before=/path/to/old/checkout
+    python benchmarks/client_overhead.py ... --loop asyncio uvloop   # both loops, side by side
 
 The replies are rendered once, before anything is timed: the corpus goes through the
 pipeline in-process against the :class:`~summarizer._testing.ScriptedModel` (an
@@ -17,14 +18,19 @@ the wave bound, ceil(calls / concurrency) x latency, which no client can beat wh
 call takes the same time; the client process's CPU seconds per call (its own process time,
 so the server and other load do not count); and its peak RSS. ``--variant NAME=PATH`` adds
 a source tree (another checkout) to compare side by side: its rows run interleaved with
-this tree's, against the same server. The machine's load average is printed with each row:
-on a shared machine, CPU per call is the robust number and wall time is not.
+this tree's, against the same server. ``--loop`` picks the client's event loop: ``auto``
+(the default) is the one the tree's own command line would use (uvloop when installed and
+the tree chooses loops, :mod:`summarizer._eventloop`; asyncio for a tree that does not),
+``asyncio`` and ``uvloop`` force one; several run side by side. The machine's load average
+is printed with each row: on a shared machine, CPU per call is the robust number and wall
+time is not.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import math
 import os
@@ -44,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 HERE = Path(__file__).resolve()
 _DOC_ID = re.compile(rb'<article-\w+ id=\\"([^\\"]*)\\"|<notes-\w+ id=\\"([^\\"]*)\\"')
 _STEP = b"x-summarizer-step:"
+LOOPS = ("auto", "asyncio", "uvloop")
 
 
 def articles(count: int) -> list[Any]:
@@ -234,14 +241,36 @@ def client_calls(
     return go()
 
 
-def run(base_url: str, count: int, concurrency: int, profile: bool, client_only: bool) -> None:
+def loop_factory(loop: str) -> Any:
+    """The event-loop factory of ``--loop`` (None: asyncio's own loop)."""
+    if loop == "uvloop":
+        import uvloop
+
+        return uvloop.new_event_loop
+    if loop == "auto":
+        try:
+            from summarizer._eventloop import loop_factory as tree_choice
+        except ImportError:  # a tree that does not choose: asyncio's loop
+            return None
+        return tree_choice()
+    return None
+
+
+def run(
+    base_url: str, count: int, concurrency: int, profile: bool, client_only: bool, loop: str
+) -> None:
     documents = articles(count)
     prompts = client_prompts(documents) if client_only else []
+    factory = loop_factory(loop)
 
     def measure(docs: list[Any], width: int) -> int:
-        if client_only:
-            return asyncio.run(client_calls(base_url, docs, prompts[: len(docs)], width))
-        return asyncio.run(pipeline_calls(base_url, docs, width))
+        work = (
+            client_calls(base_url, docs, prompts[: len(docs)], width)
+            if client_only
+            else pipeline_calls(base_url, docs, width)
+        )
+        with asyncio.Runner(loop_factory=factory) as runner:  # type: ignore[attr-defined,unused-ignore]
+            return int(runner.run(work))
 
     measure(documents[:4], 4)  # warm-up: imports, encodings, templates
     profiler = None
@@ -254,6 +283,7 @@ def run(base_url: str, count: int, concurrency: int, profile: bool, client_only:
     calls = measure(documents, concurrency)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     row: dict[str, Any] = {
+        "loop": "uvloop" if factory is not None else "asyncio",
         "wall": wall,
         "cpu": cpu,
         "calls": calls,
@@ -330,7 +360,13 @@ def start_server(replies: Path, latency: float) -> tuple[subprocess.Popen[str], 
 
 
 def measure_in_child(
-    source: str | None, url: str, count: int, concurrency: int, profile: bool, client_only: bool
+    source: str | None,
+    url: str,
+    count: int,
+    concurrency: int,
+    profile: bool,
+    client_only: bool,
+    loop: str,
 ) -> dict[str, Any]:
     env = dict(os.environ)
     if source is not None:  # import summarizer from another checkout
@@ -339,6 +375,7 @@ def measure_in_child(
     command += ["--articles", str(count), "--concurrency", str(concurrency)]
     command += ["--profile"] if profile else []
     command += ["--client-only"] if client_only else []
+    command += ["--loop", loop]
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({source or 'this tree'}): {done.stderr[-2000:]}")
@@ -370,12 +407,12 @@ def drive(args: argparse.Namespace) -> None:
             server, url = start_server(replies, latency)
             try:
                 for concurrency in args.concurrency:
-                    for label, source in variants:
+                    for (label, source), loop in itertools.product(variants, args.loop):
                         profile = concurrency in args.profile
                         row = measure_in_child(
-                            source, url, args.articles, concurrency, profile, args.client_only
+                            source, url, args.articles, concurrency, profile, args.client_only, loop
                         )
-                        report(row, latency, concurrency, label)
+                        report(row, latency, concurrency, f"{label} ({row['loop']})")
             finally:
                 server.terminate()
                 server.wait()
@@ -406,11 +443,19 @@ def main() -> None:
     run_parser.add_argument("--concurrency", type=int, required=True)
     run_parser.add_argument("--profile", action="store_true")
     run_parser.add_argument("--client-only", action="store_true")
+    run_parser.add_argument("--loop", choices=LOOPS, default="auto")
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--latency", type=float, nargs="+", default=[1.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64, 256])
     parser.add_argument("--profile", type=int, nargs="*", default=[], metavar="CONCURRENCY")
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=PATH")
+    parser.add_argument(
+        "--loop",
+        nargs="+",
+        choices=LOOPS,
+        default=["auto"],
+        help="the client's event loop (auto: what the tree's command line uses)",
+    )
     parser.add_argument(
         "--variants-only", action="store_true", help="measure the --variant trees, not this one"
     )
@@ -426,7 +471,7 @@ def main() -> None:
     if args.command == "serve":
         serve(args.replies, args.latency)
     elif args.command == "run":
-        run(args.url, args.articles, args.concurrency, args.profile, args.client_only)
+        run(args.url, args.articles, args.concurrency, args.profile, args.client_only, args.loop)
     else:
         drive(args)
 

@@ -34,6 +34,7 @@ from summarizer._documents import Document
 from summarizer._endpoints import EndpointState
 from summarizer._engines import Engine, ExtractiveEngine, LLMEngine, PreparedDocument
 from summarizer._errors import EndpointError, SummarizerError
+from summarizer._eventloop import run as run_on_loop
 from summarizer._models import DocumentFailure, DocumentSummary, Provenance, SummaryWarning, Usage
 from summarizer._quality import Checker
 
@@ -113,7 +114,7 @@ class Summarizer:
         await self.aclose()
 
     def close(self) -> None:
-        asyncio.run(self.aclose())
+        run_on_loop(self.aclose())
 
     async def aclose(self) -> None:
         await self.engine.aclose()
@@ -128,7 +129,7 @@ class Summarizer:
             finally:
                 await self.engine.release_connections()
 
-        return asyncio.run(run())
+        return run_on_loop(run())
 
     # -- one document ------------------------------------------------------------------------
 

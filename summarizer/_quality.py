@@ -94,7 +94,7 @@ class Checker:
         claims: Sequence[Claim],
     ) -> list[SuspectReason]:
         """Why a result for ``article`` is suspect; empty when it is believable."""
-        article_tokens = " " + " ".join(tokens(article)) + " "
+        article_tokens = _ArticleTokens(article)
         vocabulary = self.vocabulary | set(tokens(doc_id))
         found: list[SuspectReason] = []
         if claims and not any(claim.grounded for claim in claims):
@@ -129,13 +129,28 @@ class Checker:
         return found
 
 
-def _echoes(text: str, vocabulary: Iterable[str], article_tokens: str) -> bool:
+class _ArticleTokens:
+    """The article's tokens joined by spaces, space-padded, tokenised only when asked:
+    only a text whose every word is in the instructions needs them, and most have none."""
+
+    def __init__(self, article: str):
+        self.article = article
+        self._joined: str | None = None
+
+    @property
+    def joined(self) -> str:
+        if self._joined is None:
+            self._joined = " " + " ".join(tokens(self.article)) + " "
+        return self._joined
+
+
+def _echoes(text: str, vocabulary: Iterable[str], article_tokens: _ArticleTokens) -> bool:
     """Every word of ``text`` is in ``vocabulary``, and ``text`` is not a passage of the
-    article (``article_tokens``: the article's tokens joined by spaces, space-padded)."""
+    article."""
     words = tokens(text)
-    if not words or not set(words) <= set(vocabulary):
+    if not words or not set(words).issubset(vocabulary):
         return False
-    return f" {' '.join(words)} " not in article_tokens
+    return f" {' '.join(words)} " not in article_tokens.joined
 
 
 def _unrelated(summary: str, article: str) -> str | None:

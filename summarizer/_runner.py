@@ -7,7 +7,6 @@ ones, and the reply cache keeps every finished model call); ``results.jsonl`` an
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import sys
@@ -20,6 +19,7 @@ from typing import TextIO
 from summarizer._documents import Document, LoadResult
 from summarizer._engines import LLMEngine
 from summarizer._errors import OutputError
+from summarizer._eventloop import run as run_on_loop
 from summarizer._models import DocumentFailure, DocumentSummary, Usage
 from summarizer._pipeline import Summarizer
 from summarizer._render import OutputWriter
@@ -272,7 +272,7 @@ def run(
     texts = {doc.id: doc.text for doc in loaded.documents}
     writer = OutputWriter(out, texts=texts) if out else None
     try:
-        asyncio.run(
+        run_on_loop(
             run_documents(summarizer, loaded, writer=writer, report=report, log=log, quiet=quiet)
         )
     finally:

@@ -12,12 +12,14 @@ import httpx
 import openai
 import pytest
 import respx
+from hypothesis import given
+from hypothesis import strategies as st
 
 from summarizer._client import ChatClient, read_structured
 from summarizer._config import LLMConfig
 from summarizer._errors import ContextLengthExceededError
 from summarizer._llm.completion import UnusableReply, read_reply
-from summarizer._llm.redact import REDACTED, Redactor
+from summarizer._llm.redact import _ANY_PATTERN, REDACTED, Redactor, may_hold_pattern
 from summarizer._llm.transport import POOL_SHARD_SIZE, post_arguments, prepared_post
 from summarizer._models import ExtractionDraft
 
@@ -213,6 +215,24 @@ def test_redaction_still_cuts_what_looks_like_a_key(text: str) -> None:
 def test_text_without_anything_key_like_comes_back_as_is() -> None:
     text = '{"summary": "The mayor said the bridge reopens on Friday."}'
     assert Redactor([SECRET])(text) is text
+
+
+# Pieces of the key-like patterns in every spelling the case-insensitive regex accepts
+# (the Kelvin sign for "k", dotted and dotless I for "i", the long s for "s"), and others.
+_PIECES = ["bearer", "BEARER", " ", "\t", "api", "API", "\u0130", "\u0131", "i", "-", "_"]
+_PIECES += ["key", "\u212aey", "authorization", "AUTHOR", "\u0131zation", "sk-", "SK-", "\u017fk-"]
+_PIECES += ["x", "é", ":", "=", "\n"]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=12).map("".join))
+def test_the_fast_pattern_check_never_misses_what_the_regex_finds(text: str) -> None:
+    if _ANY_PATTERN.search(text) is not None:
+        assert may_hold_pattern(text)
+
+
+def test_the_fast_pattern_check_says_no_to_ordinary_text() -> None:
+    assert not may_hold_pattern("The mayor said the bridge reopens on Friday (İstanbul).")
+    assert may_hold_pattern("Api-Key: x") and may_hold_pattern("AUTHORİZATION")
 
 
 async def test_many_calls_in_flight_share_pools_and_all_succeed() -> None:
