@@ -194,7 +194,15 @@ async def build_digest(
     (documents, or a mapping of doc id to text; an article without one is read from
     its summary). Both are iterables read once, in step (:mod:`summarizer._digest.records`):
     lists work, and so do generators that read one result file at a time, of which the
-    digest keeps only compact records."""
+    digest keeps only compact records. A result's document is looked for at most
+    :data:`~summarizer._digest.records.READ_AHEAD` documents ahead of a streamed
+    ``documents`` (lists and mappings: anywhere); a failure reads none.
+
+    A doc id given to several results (a retry streamed from two result files, or the
+    same result twice) is read from its document each time (as a copy of the first
+    article with that id). Of several documents with one id the **first** text wins (a
+    stream cannot know the last without reading everything); one with a different text
+    is logged as a warning (logger ``summarizer.digest``) naming the id."""
     with _collector_paused(collect_first=True):  # the caller's generators run in it
         read = read_corpus(results, documents)
         clusters = cluster(read.signatures)

@@ -16,6 +16,7 @@ import logging
 import sys
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from summarizer._digest.cluster import Signature, signature
 from summarizer._documents import Document
@@ -124,7 +125,7 @@ class Texts:
         """The text of ``doc_id``, handed out once (None when it is not found)."""
         text = self.waiting.pop(doc_id, None)
         if text is None:
-            for _, document in zip(range(self._read_ahead), self._rest):
+            for document in islice(self._rest, self._read_ahead):
                 if document.id == doc_id and doc_id not in self._given:
                     text = document.text
                     break
