@@ -433,7 +433,7 @@ async def test_adigest_hands_each_result_over_once_and_matches_the_lists(
     from summarizer import adigest
 
     handed: list[str] = []
-    real = corpus_module.build_digest
+    real = build_digest
 
     async def counting(results: Any, documents: Any, **options: Any) -> DigestReport:
         assert not isinstance(results, list)  # a stream: the results are not held twice
