@@ -12,9 +12,11 @@ results (one file at a time) never holds them all, and neither does the digest.
 
 from __future__ import annotations
 
+import logging
 import sys
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from summarizer._digest.cluster import Signature, signature
 from summarizer._documents import Document
@@ -82,49 +84,88 @@ class Corpus:
     failures: list[DocumentFailure] = field(default_factory=list)
 
 
-class Texts:
-    """Article texts by id, read from ``documents`` as far as needed and once."""
+READ_AHEAD = 1_000  # documents a result's text is looked for past those already waiting
 
-    def __init__(self, documents: Iterable[Document] | Mapping[str, str]):
-        self._waiting: dict[str, str] = {}
+logger = logging.getLogger("summarizer.digest")
+
+
+class Texts:
+    """Article texts by id. A mapping or a sequence is indexed at once; any other iterable
+    is read as far as needed and once: a text is looked for at most :data:`READ_AHEAD`
+    documents past those already read (which wait in a buffer), so a result whose document
+    never comes does not read and keep the whole stream. Of documents sharing an id the
+    first text wins (a different later text is logged as a warning)."""
+
+    def __init__(
+        self, documents: Iterable[Document] | Mapping[str, str], read_ahead: int = READ_AHEAD
+    ):
+        self.waiting: dict[str, str] = {}
+        self._given: dict[str, int] = {}  # id -> hash of the text handed out
+        self._read_ahead = read_ahead
+        self._rest: Iterator[Document] = iter(())
         if isinstance(documents, Mapping):
-            self._waiting = dict(documents)
-            self._rest: Iterator[Document] = iter(())
+            self.waiting = dict(documents)
+        elif isinstance(documents, Sequence):  # already in memory: indexed, any order
+            for document in documents:
+                self._keep(document)
         else:
             self._rest = iter(documents)
 
+    def _keep(self, document: Document) -> None:
+        doc_id, text = document.id, document.text
+        kept = self.waiting.get(doc_id)
+        if kept is None and doc_id not in self._given:
+            self.waiting[doc_id] = text
+        elif (text != kept) if kept is not None else (hash(text) != self._given[doc_id]):
+            logger.warning(
+                "documents share the id %r with different texts: the first is read", doc_id
+            )
+
     def take(self, doc_id: str) -> str | None:
-        if doc_id in self._waiting:
-            return self._waiting.pop(doc_id)
-        for document in self._rest:
-            if document.id == doc_id:
-                return document.text
-            self._waiting.setdefault(document.id, document.text)
-        return None
+        """The text of ``doc_id``, handed out once (None when it is not found)."""
+        text = self.waiting.pop(doc_id, None)
+        if text is None:
+            for document in islice(self._rest, self._read_ahead):
+                if document.id == doc_id and doc_id not in self._given:
+                    text = document.text
+                    break
+                self._keep(document)
+        if text is not None:
+            self._given[doc_id] = hash(text)
+        return text
 
 
 def read_corpus(
     results: Iterable[DocumentSummary | DocumentFailure],
-    documents: Iterable[Document] | Mapping[str, str],
+    documents: Iterable[Document] | Mapping[str, str] | Texts,
 ) -> Corpus:
     """Read ``results`` (and the documents their texts come from) once, keeping the compact
     records (see the module docstring). An article without a document is read from its
-    summary."""
+    summary. A repeated id is read as the first article with that id (a copy of its
+    text); a failure takes no text, so a retry's success after it still reads its
+    article."""
     corpus = Corpus()
-    texts = Texts(documents)
+    texts = documents if isinstance(documents, Texts) else Texts(documents)
     seen: dict[str, Signature] = {}  # fingerprint -> the first signature of that text
+    read: dict[str, Signature] = {}  # doc id -> the first signature read for that id
     for result in results:
         corpus.articles.append(result.doc_id)
         if isinstance(result, DocumentFailure):
             corpus.failures.append(result)
-            texts.take(result.doc_id)  # not needed: let it go
+            continue
+        corpus.summarised.append(result.doc_id)
+        first = read.get(result.doc_id)
+        if first is not None:  # the same article again: a copy of its text, no record
+            corpus.signatures.append(
+                Signature(result.doc_id, first.entities, first.words, first.fingerprint)
+            )
             continue
         text = texts.take(result.doc_id)
         if text is None:
             text = result.summary
-        corpus.summarised.append(result.doc_id)
         copies = len(seen)
-        corpus.signatures.append(signature(result.doc_id, text, seen))
+        read[result.doc_id] = made = signature(result.doc_id, text, seen)
+        corpus.signatures.append(made)
         if len(seen) > copies:  # a text not seen before (a copy only shares its sets)
             corpus.records[result.doc_id] = Article(
                 result.doc_id, result.date, result.summary, statements(result.claims, text)

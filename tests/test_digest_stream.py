@@ -1,0 +1,153 @@
+"""The digest's streamed input: repeated ids, duplicate documents, bounded read-ahead and
+the cycle collector's state (review of the streamed digest)."""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from summarizer import Document, Summarizer, SummarizerConfig, load_articles
+from summarizer._digest import build_digest
+from summarizer._digest.cluster import signature
+from summarizer._digest.models import DigestReport
+from summarizer._digest.records import READ_AHEAD, Texts, read_corpus
+from summarizer._engines import ExtractiveEngine
+from summarizer._models import DocumentFailure, DocumentSummary, Provenance
+
+
+async def _seeds(seeds_dir: Path) -> tuple[list[DocumentSummary], list[Document]]:
+    documents = load_articles([seeds_dir]).documents
+    summarizer = Summarizer(
+        SummarizerConfig(engine="extractive"), engine=ExtractiveEngine(claim_density=4.0)
+    )
+    results = await summarizer.asummarize_many(documents)
+    assert all(isinstance(r, DocumentSummary) for r in results)
+    return [r for r in results if isinstance(r, DocumentSummary)], documents
+
+
+def _stories(report: DigestReport) -> str:
+    return "\n".join(s.model_dump_json() for s in report.stories)
+
+
+def _failure(doc_id: str) -> DocumentFailure:
+    return DocumentFailure(doc_id=doc_id, source="x", error_type="E", message="m")
+
+
+async def test_a_repeated_id_reads_its_document_every_time(seeds_dir: Path) -> None:
+    results, documents = await _seeds(seeds_dir)
+    # a summary unlike its article: read from it, the first article would be a story apart
+    first = results[0].model_copy(update={"summary": "Unrelated words about nothing."})
+    results = [first, *results[1:]]
+    expected = _stories(await build_digest(results, documents))
+    retried = await build_digest([_failure(first.doc_id), *results], iter(documents))
+    assert _stories(retried) == expected  # the failure did not take the article away
+    twice = await build_digest([*results, first], iter(documents))
+    assert len(twice.stories) == len((await build_digest(results, documents)).stories)
+    assert twice.summarised == [*[r.doc_id for r in results], first.doc_id]
+    for story in twice.stories:
+        for claim in (*story.consensus, *story.unique, *story.disputed):
+            for support in claim.support:
+                if support.grounded and support.doc_id == first.doc_id:
+                    text = documents[0].text
+                    assert text[support.start : support.end] == support.evidence
+
+
+async def test_duplicate_document_ids_the_first_text_wins_with_a_warning(
+    seeds_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    results, documents = await _seeds(seeds_dir)
+    doc_id = documents[0].id
+    other = Document.from_text(documents[1].text, id=doc_id)
+    first_wins = {doc_id: other.text, **{d.id: d.text for d in documents[1:]}}
+    expected = _stories(await build_digest(results, first_wins))
+    with caplog.at_level(logging.WARNING, logger="summarizer.digest"):
+        assert _stories(await build_digest(results, [other, *documents])) == expected
+        assert _stories(await build_digest(results, iter([other, *documents]))) == expected
+    warned = [r.getMessage() for r in caplog.records if r.name == "summarizer.digest"]
+    assert warned and all(doc_id in message for message in warned)
+    caplog.clear()
+    same = Document.from_text(documents[0].text, id=doc_id)  # the same text twice: no warning
+    with caplog.at_level(logging.WARNING, logger="summarizer.digest"):
+        await build_digest(results, [same, *documents])
+    assert not [r for r in caplog.records if r.name == "summarizer.digest"]
+
+
+def _counted(n: int, pulled: list[int]) -> Iterator[Document]:
+    for k in range(n):
+        pulled.append(k)
+        yield Document.from_text(f"Text number {k} about things.", id=f"a{k}")
+
+
+def test_a_failure_never_reads_ahead_and_a_success_reads_a_bounded_window() -> None:
+    pulled: list[int] = []
+    texts = Texts(_counted(3 * READ_AHEAD, pulled))
+    corpus = read_corpus([_failure("unreadable.txt")], texts)
+    assert corpus.failures and pulled == []  # a failure reads no document
+    assert texts.take("never-there") is None
+    assert len(pulled) == READ_AHEAD and len(texts.waiting) == READ_AHEAD
+    assert texts.take("a5") == "Text number 5 about things."  # from the buffer
+    far = f"a{2 * READ_AHEAD + 10}"  # past one window from where the stream stands
+    assert texts.take(far) is None and len(pulled) == 2 * READ_AHEAD
+    assert texts.take(f"a{READ_AHEAD + 3}") is not None  # buffered on the way: still there
+
+
+def test_a_failure_leaves_its_document_for_a_later_success() -> None:
+    texts = Texts([Document.from_text("The text.", id="x"), Document.from_text("T.", id="y")])
+    assert texts.take("y") == "T."
+    corpus = read_corpus(
+        [
+            _failure("x"),
+            DocumentSummary(
+                doc_id="x",
+                source="x",
+                content_hash="",
+                title=None,
+                date=None,
+                summary="S.",
+                key_points=[],
+                claims=[],
+                provenance=Provenance(engine="extractive"),
+            ),
+        ],
+        texts,
+    )
+    assert corpus.signatures[0].fingerprint == signature("x", "The text.").fingerprint
+
+
+async def test_the_collector_is_restored_when_the_input_fails(seeds_dir: Path) -> None:
+    results, documents = await _seeds(seeds_dir)
+    frozen = gc.get_freeze_count()
+
+    def broken() -> Iterator[DocumentSummary]:
+        yield results[0]
+        raise RuntimeError("disk")
+
+    with pytest.raises(RuntimeError, match="disk"):
+        await build_digest(broken(), documents)
+    assert gc.isenabled() and gc.get_freeze_count() <= frozen
+
+
+class _Cycle:
+    def __init__(self) -> None:
+        self.me = self
+
+
+async def test_the_callers_cyclic_garbage_is_not_moved_to_the_oldest_generation(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await _seeds(seeds_dir)
+
+    def leaving_cycles() -> Iterator[DocumentSummary]:
+        for _ in range(20):
+            for result in results:
+                _Cycle()  # e.g. a parser leaving a reference cycle behind per file
+                yield result
+
+    gc.collect()
+    await build_digest(leaving_cycles(), {d.id: d.text for d in documents})
+    gc.collect(1)  # the young generations only: no full collection
+    assert not [o for o in gc.get_objects() if type(o) is _Cycle]
