@@ -15,14 +15,15 @@ halved. A timeout, 429, 503 or 504 halves it too. It is also kept where a queue 
 outlast one attempt's timeout: on a server that answers one request at a time, n requests
 in flight make the last wait n replies, so once a reply to a lone request took L seconds,
 at most timeout / L go out at once (times the number seen running at once: a reply that
-overtook requests sent before it). When that server writes fewer tokens within the
-timeout than a request asks for, the request's output limit is fitted to the timeout
-and one reply may take all of it (a small model that loops writes to the limit), so then
-only as many go out as were seen running at once. Requests sent before a cut cannot cause
-another (one cut per round trip), and each cut at the same level doubles the patience
-before probing it again, so a server that takes one request at a time settles at 1 in
-flight. Latency is not judged while this client's own event loop runs late (its CPU, not
-the server, sets the pace). It never exceeds the configured maximum; the RPM/TPM buckets
+overtook requests sent before it). One of those replies may run to its output limit (a
+small model that loops writes to the limit; a limit fitted to the timeout lets it take
+all of it), so the bound is 1 + (timeout - W) / L, W the time a full-length reply takes
+at the pace of the longest lone reply: 1 when W is the whole timeout. Requests sent
+before a cut cannot cause another (one cut per round trip), and each cut at the same
+level doubles the patience before probing it again, so a server that takes one request
+at a time settles at 1 in flight. Latency is not judged while this client's own event
+loop runs late (its CPU, not the server, sets the pace). It never exceeds the configured
+maximum; the RPM/TPM buckets
 apply on top.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
@@ -56,6 +57,7 @@ SLOW_START_EXIT = 1.25  # ... and this many times ends the slow start (as TCP's 
 BASE_DRIFT = 1.002  # the best latency seen may rise 0.2% a reply (the work may change)
 CLIENT_BOUND = 0.05  # event-loop lag over this share of the best latency: the client is slow
 MAX_PATIENCE = 16  # round trips between probes of a level that was cut, at most
+LONG_ENOUGH_TO_PACE = 256  # output tokens of a lone reply that tell the server's pace
 
 
 class SharedLimits(Protocol):
@@ -252,25 +254,38 @@ class AdaptiveConcurrency:
         self._lag = 0.9 * self._lag + 0.1 * (self.clock() - queued)
 
     def timeout_cap(self) -> int | None:
-        """The most requests in flight that cannot outlast the timeout: on a server that
+        """The most requests in flight that cannot outlast the timeout. On a server that
         runs ``parallel`` at once (1 until seen otherwise), the last of ``n`` waits for
-        about ``n / parallel`` replies, each as slow as the slowest reply that waited for
-        nothing; but only ``parallel`` when the server cannot write a full-length reply
-        within the timeout (a reply may then take all of it). None before any such reply,
-        or without a timeout."""
+        about ``n / parallel - 1`` replies before its own, each as slow as the slowest
+        reply that waited for nothing (L), except that one of them may run to its output
+        limit (W: a model that loops writes to the limit, and a limit fitted to the
+        timeout lets W be all of it): ``W + (n - 1) L <= timeout``. None before any such
+        reply, or without a timeout."""
         if self.timeout is None or self._alone_worst <= 0:
             return None
-        within = self.output_within_timeout()
-        if within is not None and within < self._output_asked:
-            # requests get an output limit fitted to the whole timeout, so one reply may
-            # take all of it (a model that loops writes to the limit): nothing may wait
-            # behind a running request
-            return self._parallel
-        return max(1, int(self._parallel * self.timeout / self._alone_worst))
+        slowest = self._alone_worst
+        full = max(slowest, self._full_reply_seconds() or 0.0)
+        return self._parallel * max(1, 1 + int((self.timeout - full) / slowest))
+
+    def _full_reply_seconds(self) -> float | None:
+        """How long a reply to the largest output limit asked for takes (at most the
+        timeout), at the pace of the longest lone reply; None until a lone reply long
+        enough to tell the pace (a short one is mostly prompt time, which would make a
+        fast server look slow)."""
+        tokens, seconds = self._alone_longest
+        if self.timeout is None or self._output_asked <= 0 or tokens <= 0 or seconds <= 0:
+            return None
+        if tokens < min(self._output_asked / 4, LONG_ENOUGH_TO_PACE):
+            return None
+        return min(self.timeout, self._output_asked * seconds / tokens)
 
     def asked_for(self, output_tokens: int) -> None:
-        """A request asks for up to ``output_tokens`` (before any fitting to the timeout)."""
-        self._output_asked = max(self._output_asked, output_tokens)
+        """A request asks for up to ``output_tokens`` (before any fitting to the timeout);
+        a larger limit than before may lower the bound at once."""
+        if output_tokens > self._output_asked:
+            self._output_asked = output_tokens
+            if self.adaptive and self._alone_worst > 0:
+                self._fit_timeout(self._alone_worst)
 
     def output_within_timeout(self) -> int | None:
         """The most output tokens this server writes within the timeout, at the pace of
@@ -288,12 +303,14 @@ class AdaptiveConcurrency:
             return False
         before = self.level
         self._lower_to(cap)
+        full = self._full_reply_seconds()
         logger.info(
-            "a reply took %.0fs with nothing else in flight, the timeout is %.0fs and "
-            "this server writes %s output tokens within it: concurrency %d -> %d",
+            "a reply took %.0fs with nothing else in flight, a full-length reply (%d "
+            "tokens) would take %s and the timeout is %.0fs: concurrency %d -> %d",
             latency,
+            self._output_asked,
+            "an unknown time" if full is None else f"{full:.0f}s",
             self.timeout or 0.0,
-            self.output_within_timeout() or "all requested",
             before,
             self.level,
         )

@@ -143,7 +143,35 @@ async def test_nothing_waits_behind_a_reply_that_may_take_the_whole_timeout() ->
     time.now += 2.0
     fast.succeeded(lone, 300)
     fast.release(lone)
-    assert fast.timeout_cap() == 300 and fast.level == 32
+    assert fast.timeout_cap() == 294 and fast.level == 32  # (600 - 14) / 2 behind it
+    # a short lone reply is mostly prompt time and does not tell the pace: 40 tokens in
+    # 12 s would make 2,048 take all of the timeout; the bound stays timeout / L
+    short = AdaptiveConcurrency(256, clock=time.clock, timeout=600.0)
+    lone = await short.acquire()
+    short.asked_for(2048)
+    time.now += 12.0
+    short.succeeded(lone, 40)
+    short.release(lone)
+    assert short.timeout_cap() == 50
+    # just above the old cliff: 3.5 tokens/s writes 2,100 tokens within 600 s, but a
+    # looping 2,048-token reply takes 585 s, and a 100 s reply behind it would time out
+    edge = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
+    lone = await edge.acquire()
+    edge.asked_for(2048)
+    time.now += 100.0
+    edge.succeeded(lone, 350)
+    edge.release(lone)
+    assert edge.timeout_cap() == 1 and edge.level == 1
+    # a larger limit asked for later (a truncation retry) lowers the bound at once
+    later = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
+    lone = await later.acquire()
+    later.asked_for(512)
+    time.now += 100.0
+    later.succeeded(lone, 500)
+    later.release(lone)
+    assert later.level == 4  # 512 tokens take 102 s: 1 + (600 - 102) / 100
+    later.asked_for(4096)
+    assert later.level == 1 and later.timeout_cap() == 1
 
 
 async def _after_a_lone_reply(time: FakeTime, seconds: float) -> AdaptiveConcurrency:
