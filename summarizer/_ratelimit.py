@@ -23,8 +23,7 @@ before a cut cannot cause another (one cut per round trip), and each cut at the 
 level doubles the patience before probing it again, so a server that takes one request
 at a time settles at 1 in flight. Latency is not judged while this client's own event
 loop runs late (its CPU, not the server, sets the pace). It never exceeds the configured
-maximum; the RPM/TPM buckets
-apply on top.
+maximum; the RPM/TPM buckets apply on top.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause

@@ -144,9 +144,16 @@ def slow_run(seeds_dir: Path, out: Path, base_url: str) -> list[str]:
 def start_and_wait_for(
     command: list[str], env: dict[str, str], out: Path, results: int
 ) -> subprocess.Popen[str]:
-    """Start a run and return once ``results`` articles are written."""
+    """Start a run and return once ``results`` articles are written. The run starts with
+    SIGINT at its default, as from a terminal: a shell starts a background job with SIGINT
+    ignored, and a process that inherits that ignores Ctrl-C, as it should."""
     process = subprocess.Popen(
-        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     deadline = time.monotonic() + 60
     while len(list(out.glob("*.txt.json"))) < results and time.monotonic() < deadline:
