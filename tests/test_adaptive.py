@@ -127,58 +127,44 @@ async def test_nothing_waits_behind_a_reply_that_may_take_the_whole_timeout() ->
     # 194 s, so 2,048 tokens take longer than the 600 s timeout; the next request's limit
     # was fitted to 600 s, it looped to that limit, and the one queued behind it timed out
     time = FakeTime()
-    gate = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
-    lone = await gate.acquire()
-    gate.asked_for(2048)
-    time.now += 194.0
-    gate.succeeded(lone, 599)
-    gate.release(lone)
+    gate = await _after_a_lone_reply(time, 194.0, maximum=8, timeout=600.0, asked=2048, tokens=599)
     assert gate.output_within_timeout() == 1852 and gate.level == 1
     assert gate.timeout_cap() == 1  # 600 / 194 alone would have allowed 3
     # a server that writes a full-length reply well within the timeout keeps the bound
     # by its lone latency: 2,048 tokens at 150 tokens/s take 14 s
-    fast = AdaptiveConcurrency(64, clock=time.clock, timeout=600.0)
-    lone = await fast.acquire()
-    fast.asked_for(2048)
-    time.now += 2.0
-    fast.succeeded(lone, 300)
-    fast.release(lone)
+    fast = await _after_a_lone_reply(time, 2.0, maximum=64, timeout=600.0, asked=2048, tokens=300)
     assert fast.timeout_cap() == 294 and fast.level == 32  # (600 - 14) / 2 behind it
     # a short lone reply is mostly prompt time and does not tell the pace: 40 tokens in
     # 12 s would make 2,048 take all of the timeout; the bound stays timeout / L
-    short = AdaptiveConcurrency(256, clock=time.clock, timeout=600.0)
-    lone = await short.acquire()
-    short.asked_for(2048)
-    time.now += 12.0
-    short.succeeded(lone, 40)
-    short.release(lone)
+    short = await _after_a_lone_reply(time, 12.0, maximum=256, timeout=600.0, asked=2048, tokens=40)
     assert short.timeout_cap() == 50
     # just above the old cliff: 3.5 tokens/s writes 2,100 tokens within 600 s, but a
     # looping 2,048-token reply takes 585 s, and a 100 s reply behind it would time out
-    edge = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
-    lone = await edge.acquire()
-    edge.asked_for(2048)
-    time.now += 100.0
-    edge.succeeded(lone, 350)
-    edge.release(lone)
+    edge = await _after_a_lone_reply(time, 100.0, maximum=8, timeout=600.0, asked=2048, tokens=350)
     assert edge.timeout_cap() == 1 and edge.level == 1
     # a larger limit asked for later (a truncation retry) lowers the bound at once
-    later = AdaptiveConcurrency(8, clock=time.clock, timeout=600.0)
-    lone = await later.acquire()
-    later.asked_for(512)
-    time.now += 100.0
-    later.succeeded(lone, 500)
-    later.release(lone)
+    later = await _after_a_lone_reply(time, 100.0, maximum=8, timeout=600.0, asked=512, tokens=500)
     assert later.level == 4  # 512 tokens take 102 s: 1 + (600 - 102) / 100
     later.asked_for(4096)
     assert later.level == 1 and later.timeout_cap() == 1
 
 
-async def _after_a_lone_reply(time: FakeTime, seconds: float) -> AdaptiveConcurrency:
-    gate = AdaptiveConcurrency(16, clock=time.clock, timeout=10.0)
+async def _after_a_lone_reply(
+    time: FakeTime,
+    seconds: float,
+    *,
+    maximum: int = 16,
+    timeout: float = 10.0,
+    asked: int = 0,
+    tokens: int = 0,
+) -> AdaptiveConcurrency:
+    """A gate after its first request, sent alone and asking for up to ``asked`` output
+    tokens, was answered in ``seconds`` with ``tokens`` of output."""
+    gate = AdaptiveConcurrency(maximum, clock=time.clock, timeout=timeout)
     lone = await gate.acquire()
+    gate.asked_for(asked)
     time.now += seconds
-    gate.succeeded(lone)
+    gate.succeeded(lone, tokens)
     gate.release(lone)
     return gate
 
