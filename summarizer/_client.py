@@ -283,9 +283,12 @@ class ChatClient:
         context: CallContext = _NO_CONTEXT,
         max_output_tokens: int | None = None,
         step: str | None = None,
+        on_cancel: Callable[[Usage], None] | None = None,
     ) -> StructuredReply[T]:
         """Ask for ``response_model`` and return it validated, or raise a ModelError.
-        ``step`` (default: the template's name) goes out in the ``STEP_HEADER``."""
+        ``step`` (default: the template's name) goes out in the ``STEP_HEADER``. When the
+        call is cancelled, ``on_cancel`` gets what it had used by then: requests already
+        sent are paid for whether or not their replies are read."""
         schema, schema_digest, grammar = self._schema(response_model)
         limit = self.output_limit(max_output_tokens)
         key = cache_key(
@@ -309,15 +312,21 @@ class ChatClient:
                 shared.set_result(found.model_dump_json())
                 return StructuredReply(found, Usage(cache_hits=1, cost_usd=0.0), None, True)
             call = _Call(response_model, schema, grammar, template, step or template.name, context)
+            usage = self.accountant.new_usage()
             try:
-                reply = await self._ask(messages, call, limit)
-            finally:
-                if isinstance(self.cache, ResponseCache):
-                    await self._off_loop(self.cache.release, key)
-            raw = reply.value.model_dump_json()
-            shared.set_result(raw)
-        if self.cache is not None:
-            await self._off_loop(self.cache.put, key, raw, reply.usage.model_dump())
+                try:
+                    reply = await self._ask(messages, call, limit, usage)
+                finally:
+                    if isinstance(self.cache, ResponseCache):
+                        await self._off_loop(self.cache.release, key)
+                raw = reply.value.model_dump_json()
+                shared.set_result(raw)
+                if self.cache is not None:
+                    await self._off_loop(self.cache.put, key, raw, reply.usage.model_dump())
+            except asyncio.CancelledError:
+                if on_cancel is not None:
+                    on_cancel(usage)
+                raise
         return reply
 
     async def _off_loop(self, work: Callable[..., R], *args: Any) -> R:
@@ -372,10 +381,12 @@ class ChatClient:
 
     # -- the conversation --------------------------------------------------------------------
 
-    async def _ask(self, messages: list[Message], call: _Call[T], limit: int) -> StructuredReply[T]:
+    async def _ask(
+        self, messages: list[Message], call: _Call[T], limit: int, usage: Usage
+    ) -> StructuredReply[T]:
         """One structured answer: mode fallback, one retry at a larger output limit after a
-        truncated reply, and re-asks with the validation errors after an invalid one."""
-        usage = self.accountant.new_usage()
+        truncated reply, and re-asks with the validation errors after an invalid one; what
+        it uses is added to ``usage``."""
         conversation = list(messages)
         truncation_retried = False
         step = call.step

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -257,7 +258,7 @@ async def test_a_failed_chunked_document_counts_every_call(tmp_path: Path, seeds
             return error(500, "boom")
         return scripted.handle(request)
 
-    settings = llm_settings(tmp_path).model_copy(
+    settings = llm_settings(tmp_path, concurrency=1).model_copy(
         update={"single_call_tokens": 700, "chunk_tokens": 150}
     )
     with respx.mock(base_url=BASE_URL) as mock:
@@ -265,8 +266,41 @@ async def test_a_failed_chunked_document_counts_every_call(tmp_path: Path, seeds
         async with Summarizer(settings) as summarizer:
             [result] = await summarizer.asummarize_many([document])
     assert isinstance(result, DocumentFailure) and result.error_type == "ModelTransportError"
-    assert result.usage.requests > 2 and result.usage.requests <= calls
+    assert result.usage.requests == calls > 2  # one at a time: every chunk before it, in order
     assert result.usage.prompt_tokens > 0
+
+
+async def test_a_failed_chunked_document_counts_the_calls_it_abandoned(
+    tmp_path: Path, seeds_dir: Path
+) -> None:
+    """All chunks in flight at once and the last one fails first: the calls cancelled on
+    the way (sent, their replies never read) still count as requests of the failure."""
+    from summarizer import load_articles
+
+    document = load_articles([seeds_dir / "004_55ac9cc17b546c97.txt"]).documents[0]
+    scripted = ScriptedModel()
+    calls = 0
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        if "Peking University" in request.content.decode():  # the last chunk's text
+            return error(500, "boom")
+        if calls > 1:  # the first call, alone, finds the structured-output mode
+            await asyncio.sleep(5)  # still waiting when the failure cancels it
+        return scripted.handle(request)
+
+    settings = llm_settings(tmp_path, concurrency=32, adaptive_concurrency=False).model_copy(
+        update={"single_call_tokens": 700, "chunk_tokens": 150}
+    )
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=handle)
+        async with Summarizer(settings) as summarizer:
+            started = time.monotonic()
+            [result] = await summarizer.asummarize_many([document], concurrency=32)
+            assert time.monotonic() - started < 4  # the others were cancelled, not awaited
+    assert isinstance(result, DocumentFailure) and result.error_type == "ModelTransportError"
+    assert calls > 2 and result.usage.requests == calls
 
 
 SECRET = "sk-live-0123456789abcdefSECRET"

@@ -49,6 +49,10 @@ class _Run:
     usage: Usage = field(default_factory=Usage)
     warnings: list[SummaryWarning] = field(default_factory=list)
 
+    def add(self, usage: Usage) -> None:
+        """Count what a call used (also a call cancelled because another one failed)."""
+        self.usage = self.usage + usage
+
 
 async def all_or_none(calls: list[Coroutine[Any, Any, T]]) -> list[T]:
     """Every call's result in order; on the first failure the others are cancelled (no
@@ -152,7 +156,11 @@ class LLMEngine(Engine):
         context = CallContext(doc_id, chunk.index if parts > 1 or depth else None)
         try:
             reply = await self.client.structured(
-                messages, ExtractionDraft, template=self.extract_prompt, context=context
+                messages,
+                ExtractionDraft,
+                template=self.extract_prompt,
+                context=context,
+                on_cancel=run.add,
             )
         except (OutputTruncatedError, ContextLengthExceededError) as truncated:
             if (
@@ -207,6 +215,7 @@ class LLMEngine(Engine):
                 template=self.extract_prompt,
                 context=context,
                 step=f"{self.extract_prompt.name}.ground_reask",
+                on_cancel=run.add,
             )
         except (ContextLengthExceededError, OutputTruncatedError, InvalidModelOutputError) as bad:
             # The follow-up did not fit, ran to the limit or never validated: the first
@@ -296,7 +305,11 @@ class LLMEngine(Engine):
             notes="\n\n".join(notes),
         )
         reply = await self.client.structured(
-            messages, ReduceDraft, template=self.reduce_prompt, context=CallContext(doc_id)
+            messages,
+            ReduceDraft,
+            template=self.reduce_prompt,
+            context=CallContext(doc_id),
+            on_cancel=run.add,
         )
         run.usage = run.usage + reply.usage
         return reply.value
