@@ -243,20 +243,28 @@ async def test_the_budget_holds_at_any_concurrency(tmp_path: Path) -> None:
 
 
 async def test_a_failed_chunked_document_counts_every_call(tmp_path: Path, seeds_dir: Path) -> None:
-    """A long article whose last chunk always fails: the failure reports the calls and
-    tokens of every chunk served before it, not only the failed call's."""
+    """A long article whose fourth call (a chunk, whichever comes fourth) always fails: the
+    failure reports the calls and tokens of every chunk served before it, not only the
+    failed call's."""
     from summarizer import load_articles
 
     document = load_articles([seeds_dir / "004_55ac9cc17b546c97.txt"]).documents[0]
     scripted = ScriptedModel()
     calls = 0
+    served = {"prompt_tokens": 0, "completion_tokens": 0}
+    failing: bytes | None = None
 
     def handle(request: httpx.Request) -> httpx.Response:
-        nonlocal calls
+        nonlocal calls, failing
         calls += 1
-        if "Peking University" in request.content.decode():  # the last chunk's text
+        if calls == 4:
+            failing = request.content
+        if request.content == failing:  # that chunk and its retry
             return error(500, "boom")
-        return scripted.handle(request)
+        reply = scripted.handle(request)
+        for name in served:
+            served[name] += json.loads(reply.content)["usage"][name]
+        return reply
 
     settings = llm_settings(tmp_path, concurrency=1).model_copy(
         update={"single_call_tokens": 700, "chunk_tokens": 150}
@@ -266,8 +274,10 @@ async def test_a_failed_chunked_document_counts_every_call(tmp_path: Path, seeds
         async with Summarizer(settings) as summarizer:
             [result] = await summarizer.asummarize_many([document])
     assert isinstance(result, DocumentFailure) and result.error_type == "ModelTransportError"
-    assert result.usage.requests == calls > 2  # one at a time: every chunk before it, in order
-    assert result.usage.prompt_tokens > 0
+    # one request at a time: each was answered (and read) before the next went out
+    assert calls > 4 and result.usage.requests == calls and result.usage.retries == 1
+    assert served["prompt_tokens"] > 0 and result.usage.prompt_tokens == served["prompt_tokens"]
+    assert result.usage.completion_tokens == served["completion_tokens"]
 
 
 async def test_a_failed_chunked_document_counts_the_calls_it_abandoned(
