@@ -16,6 +16,7 @@ import logging
 import multiprocessing
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -156,11 +157,13 @@ def _names_and_words(texts: list[str]) -> list[tuple[set[str], np.ndarray]]:
 class Signer:
     """Fills each new text's signature with its names and word hashes: the first
     :data:`PARALLEL_AFTER` texts in this process, the rest in worker processes (forked,
-    so they hash words as this process does; at most two, and none where the system
-    cannot fork). Texts go in batches, at most :data:`IN_FLIGHT` of them away at once,
-    so a stream is never held whole; a signature's sets are in place once :meth:`close`
-    has returned. Reading names and words is half of reading a corpus: with a worker
-    it runs beside the rest (the caller's input, the claims, the fingerprints)."""
+    so they hash words as this process does; one per core but this one's, and none where
+    the system cannot fork or this process runs other threads). Texts go in batches, at
+    most :data:`IN_FLIGHT` of them away at once, so a stream is never held whole; when
+    the workers are behind, this process reads the next batch itself. A signature's sets
+    are in place once :meth:`close` has returned. Reading names and words is half of
+    reading a corpus: with workers it runs beside the rest (the caller's input, the
+    claims, the fingerprints)."""
 
     def __init__(self, parallel_after: int | None = None) -> None:
         self.parallel_after = PARALLEL_AFTER if parallel_after is None else parallel_after
@@ -175,8 +178,7 @@ class Signer:
             made.entities, made.words = names_and_words(text)
             return
         if self.pool is None:
-            workers = max(1, min(2, (os.cpu_count() or 1)))
-            self.pool = multiprocessing.get_context("fork").Pool(workers)
+            self.pool = multiprocessing.get_context("fork").Pool(_workers())
         made.words = _PENDING
         self.batch.append((made, text))
         if len(self.batch) >= BATCH:
@@ -187,8 +189,12 @@ class Signer:
         signatures = [made for made, _ in self.batch]
         texts = [text for _, text in self.batch]
         self.batch = []
-        self.sent.append((signatures, self.pool.apply_async(_names_and_words, (texts,))))
-        while len(self.sent) > IN_FLIGHT or (self.sent and self.sent[0][1].ready()):
+        if len(self.sent) >= IN_FLIGHT and not self.sent[0][1].ready():  # workers behind
+            for made, (names, words) in zip(signatures, _names_and_words(texts), strict=True):
+                made.entities, made.words = names, words  # read here meanwhile
+        else:
+            self.sent.append((signatures, self.pool.apply_async(_names_and_words, (texts,))))
+        while self.sent and self.sent[0][1].ready():
             self._receive()
 
     def _receive(self) -> None:
@@ -226,7 +232,15 @@ class Signer:
 
 
 def _forks() -> bool:
-    return "fork" in multiprocessing.get_all_start_methods()
+    """Whether worker processes can be forked safely: the system forks, and this process
+    runs one thread (a fork copies no other thread, whose locks could stay held)."""
+    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
+
+
+def _workers() -> int:
+    """One worker per core but the one this process reads on (at least one, at most 4)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, (cores or 1) - 1))
 
 
 def read_corpus(
