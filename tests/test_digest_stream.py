@@ -172,4 +172,4 @@ async def test_worker_processes_read_the_same_names_and_words(
         assert made.words.tolist() == expected.words.tolist() and made.words.size
     in_process = _stories(await build_digest(stream, texts))
     monkeypatch.setattr("summarizer._digest.records.PARALLEL_AFTER", 0)
-    assert _stories(await build_digest(stream, texts)) == in_process
+    assert _stories(await build_digest(iter(stream), texts)) == in_process
