@@ -7,7 +7,9 @@ keeps only what the digest uses: its :class:`~summarizer._digest.cluster.Signatu
 (names, word hashes, fingerprint) and, for the first article of each text, its date,
 summary and claims as statements (:class:`Statement`) with the article's own quote. The text itself,
 the caller's result and its pydantic claims are not kept, so a caller that streams 100,000
-results (one file at a time) never holds them all, and neither does the digest.
+results (one file at a time) never holds them all, and neither does the digest. Past
+the first few thousand texts of a stream, names and words are read by worker processes
+(:class:`Signer`) while this process reads on.
 """
 
 from __future__ import annotations
