@@ -151,3 +151,25 @@ async def test_the_callers_cyclic_garbage_is_not_moved_to_the_oldest_generation(
     await build_digest(leaving_cycles(), {d.id: d.text for d in documents})
     gc.collect(1)  # the young generations only: no full collection
     assert not [o for o in gc.get_objects() if type(o) is _Cycle]
+
+
+async def test_worker_processes_read_the_same_names_and_words(
+    seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past PARALLEL_AFTER texts, names and words are read by worker processes: the same
+    signatures and the same digest; copies and repeated ids made before their text's
+    sets came back get them too."""
+    results, documents = await _seeds(seeds_dir)
+    copies = [r.model_copy(update={"doc_id": f"copy-{r.doc_id}"}) for r in results]
+    texts = {d.id: d.text for d in documents} | {f"copy-{d.id}": d.text for d in documents}
+    stream = [*results, *copies, results[0]]  # copies and a repeated id while pending
+    alone = read_corpus(stream, texts, parallel_after=10**9)
+    parallel = read_corpus(stream, texts, parallel_after=1)
+    assert len(parallel.signatures) == len(alone.signatures) == 2 * len(results) + 1
+    for made, expected in zip(parallel.signatures, alone.signatures, strict=True):
+        assert made.doc_id == expected.doc_id and made.fingerprint == expected.fingerprint
+        assert made.entities == expected.entities and made.entities
+        assert made.words.tolist() == expected.words.tolist() and made.words.size
+    in_process = _stories(await build_digest(stream, texts))
+    monkeypatch.setattr("summarizer._digest.records.PARALLEL_AFTER", 0)
+    assert _stories(await build_digest(iter(stream), texts)) == in_process

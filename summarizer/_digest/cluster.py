@@ -207,16 +207,26 @@ class Signature:
     fingerprint: str = ""
 
 
+def fingerprint(text: str) -> str:
+    """The text's fingerprint: texts that differ only in whitespace share it."""
+    return hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
+
+
+def names_and_words(text: str) -> tuple[set[str], np.ndarray]:
+    """The text's names (:func:`entities`) and content words (:func:`word_hashes`)."""
+    return entities(text), word_hashes(content_word_set(text))
+
+
 def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) -> Signature:
     """Names, content words and a fingerprint of the text; with ``seen`` (fingerprint ->
     signature), a copy of a text already seen shares that text's sets."""
-    fingerprint = hashlib.sha1(" ".join(text.split()).encode("utf-8")).hexdigest()
-    if seen is not None and fingerprint in seen:
-        first = seen[fingerprint]
-        return Signature(doc_id, first.entities, first.words, fingerprint)
-    made = Signature(doc_id, entities(text), word_hashes(content_word_set(text)), fingerprint)
+    printed = fingerprint(text)
+    if seen is not None and printed in seen:
+        first = seen[printed]
+        return Signature(doc_id, first.entities, first.words, printed)
+    made = Signature(doc_id, *names_and_words(text), printed)
     if seen is not None:
-        seen[fingerprint] = made
+        seen[printed] = made
     return made
 
 
