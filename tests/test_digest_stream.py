@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import gc
 import logging
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from summarizer import Document, Summarizer, SummarizerConfig, load_articles
-from summarizer._digest import build_digest
+from summarizer._digest import build_digest, records
 from summarizer._digest.cluster import signature
 from summarizer._digest.models import DigestReport
 from summarizer._digest.records import READ_AHEAD, Texts, read_corpus
@@ -164,7 +165,18 @@ async def test_worker_processes_read_the_same_names_and_words(
     texts = {d.id: d.text for d in documents} | {f"copy-{d.id}": d.text for d in documents}
     stream = [*results, *copies, results[0]]  # copies and a repeated id while pending
     alone = read_corpus(stream, texts, parallel_after=10**9)
+    pools: list[int] = []
+    real_workers = records._workers
+
+    def counted_workers() -> int:
+        pools.append(1)
+        return real_workers()
+
+    monkeypatch.setattr(records, "_workers", counted_workers)
+    if not records._forks():
+        pytest.skip(f"no safe fork here ({threading.active_count()} threads run)")
     parallel = read_corpus(stream, texts, parallel_after=1)
+    assert pools == [1]  # the names and words past the first text came from a worker
     assert len(parallel.signatures) == len(alone.signatures) == 2 * len(results) + 1
     for made, expected in zip(parallel.signatures, alone.signatures, strict=True):
         assert made.doc_id == expected.doc_id and made.fingerprint == expected.fingerprint
