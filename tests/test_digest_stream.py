@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import gc
 import logging
+import multiprocessing
+import os
+import signal
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,3 +188,54 @@ async def test_worker_processes_read_the_same_names_and_words(
     in_process = _stories(await build_digest(stream, texts))
     monkeypatch.setattr("summarizer._digest.records.PARALLEL_AFTER", 0)
     assert _stories(await build_digest(iter(stream), texts)) == in_process
+
+
+async def test_a_worker_that_dies_leaves_its_texts_to_the_reading_process(
+    seeds_dir: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A worker killed mid-stream (as the OOM killer would): no hang, the same signatures,
+    a warning; the rest is read in this process."""
+    results, documents = await _seeds(seeds_dir)
+    copies = [r.model_copy(update={"doc_id": f"copy-{r.doc_id}"}) for r in results]
+    texts = {d.id: d.text for d in documents} | {f"copy-{d.id}": d.text for d in documents}
+    stream = [*results, *copies]
+    alone = read_corpus(stream, texts, parallel_after=10**9)
+    if not records._forks():
+        pytest.skip(f"no safe fork here ({threading.active_count()} threads run)")
+    monkeypatch.setattr(records, "BATCH", 1)
+    killed: list[int] = []
+
+    def killing() -> Iterator[DocumentSummary]:
+        for i, result in enumerate(stream):
+            if i == 3:  # texts 2 and 3 went to the worker
+                for worker in multiprocessing.active_children():
+                    os.kill(worker.pid or 0, signal.SIGKILL)
+                    worker.join(10)
+                    killed.append(worker.exitcode or 0)
+            yield result
+
+    with caplog.at_level(logging.WARNING, logger="summarizer.digest"):
+        survived = read_corpus(killing(), texts, parallel_after=1)
+    assert killed and all(code == -signal.SIGKILL for code in killed)
+    assert "digest worker process failed" in caplog.text
+    assert not multiprocessing.active_children()
+    for made, expected in zip(survived.signatures, alone.signatures, strict=True):
+        assert made.entities == expected.entities and made.entities
+        assert made.words.tolist() == expected.words.tolist() and made.words.size
+
+
+def test_workers_leave_signals_to_the_reading_process() -> None:
+    """A forked worker ignores Ctrl-C (the reading process handles it and stops the
+    workers), dies on SIGTERM, and writes no signal into the caller's event loop."""
+    if not records._forks():
+        pytest.skip(f"no safe fork here ({threading.active_count()} threads run)")
+    with records.Signer(parallel_after=0) as signer:
+        signer.sign(signature("a", "Alice met Bob in Paris."), "Alice met Bob in Paris.")
+        assert signer.pool is not None
+        handlers = signer.pool.submit(_worker_signals).result(timeout=30)
+    assert handlers == (signal.SIG_IGN, signal.SIG_DFL, -1)
+
+
+def _worker_signals() -> tuple[object, object, int]:
+    wakeup = signal.set_wakeup_fd(-1)
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM), wakeup

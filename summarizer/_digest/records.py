@@ -17,13 +17,15 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import signal
 import sys
 import threading
 from collections import deque
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from itertools import islice
-from multiprocessing.pool import AsyncResult, Pool
 from types import TracebackType
 from typing import Any
 
@@ -156,65 +158,99 @@ def _names_and_words(texts: list[str]) -> list[tuple[set[str], np.ndarray]]:
     return [names_and_words(text) for text in texts]
 
 
+def _quiet_worker() -> None:
+    """A worker's signals: not its parent's (a forked child inherits the caller's Python
+    handlers and the event loop's wakeup socket, so one Ctrl-C would reach the caller's
+    handler once per worker, and a handled SIGTERM would keep the worker alive). Ctrl-C
+    is the parent's to handle; the parent then stops the workers."""
+    signal.set_wakeup_fd(-1)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class Signer:
     """Fills each new text's signature with its names and word hashes: the first
     :data:`PARALLEL_AFTER` texts in this process, the rest in worker processes (forked,
     so they hash words as this process does; one per core but this one's, and none where
     the system cannot fork or this process runs other threads). Texts go in batches, at
     most :data:`IN_FLIGHT` of them away at once, so a stream is never held whole; when
-    the workers are behind, this process reads the next batch itself. A signature's sets
-    are in place once :meth:`close` has returned. Reading names and words is half of
-    reading a corpus: with workers it runs beside the rest (the caller's input, the
-    claims, the fingerprints)."""
+    the workers are behind, this process reads the next batch itself, and a batch whose
+    worker died or failed is read here too (the same sets). A signature's sets are in
+    place once :meth:`close` has returned. Reading names and words is half of reading a
+    corpus: with workers it runs beside the rest (the caller's input, the claims, the
+    fingerprints)."""
 
     def __init__(self, parallel_after: int | None = None) -> None:
         self.parallel_after = PARALLEL_AFTER if parallel_after is None else parallel_after
         self.signed = 0
-        self.pool: Pool | None = None
+        self.pool: ProcessPoolExecutor | None = None
+        self.broken = False  # a worker died: the rest is read here
         self.batch: list[tuple[Signature, str]] = []
-        self.sent: deque[tuple[list[Signature], AsyncResult[list[Any]]]] = deque()
+        self.sent: deque[tuple[list[Signature], list[str], Future[list[Any]]]] = deque()
 
     def sign(self, made: Signature, text: str) -> None:
         self.signed += 1
-        if self.pool is None and (self.signed <= self.parallel_after or not _forks()):
+        if self.pool is None and (
+            self.broken or self.signed <= self.parallel_after or not _forks()
+        ):
             made.entities, made.words = names_and_words(text)
             return
         if self.pool is None:
-            self.pool = multiprocessing.get_context("fork").Pool(_workers())
+            self.pool = ProcessPoolExecutor(
+                _workers(),
+                mp_context=multiprocessing.get_context("fork"),
+                initializer=_quiet_worker,
+            )
         made.words = _PENDING
         self.batch.append((made, text))
         if len(self.batch) >= BATCH:
             self._send()
 
     def _send(self) -> None:
-        assert self.pool is not None
         signatures = [made for made, _ in self.batch]
         texts = [text for _, text in self.batch]
         self.batch = []
-        if len(self.sent) >= IN_FLIGHT and not self.sent[0][1].ready():  # workers behind
-            for made, (names, words) in zip(signatures, _names_and_words(texts), strict=True):
-                made.entities, made.words = names, words  # read here meanwhile
+        if self.pool is None or (len(self.sent) >= IN_FLIGHT and not self.sent[0][2].done()):
+            _fill(signatures, _names_and_words(texts))  # workers behind or gone: read here
         else:
-            self.sent.append((signatures, self.pool.apply_async(_names_and_words, (texts,))))
-        while self.sent and self.sent[0][1].ready():
+            try:
+                future = self.pool.submit(_names_and_words, texts)
+            except BrokenProcessPool as error:  # a worker died since the last batch
+                self._give_up(error)
+                _fill(signatures, _names_and_words(texts))
+            else:
+                self.sent.append((signatures, texts, future))
+        while self.sent and self.sent[0][2].done():
             self._receive()
 
     def _receive(self) -> None:
-        signatures, result = self.sent.popleft()
-        for made, (names, words) in zip(signatures, result.get(), strict=True):
-            made.entities, made.words = names, words
+        signatures, texts, future = self.sent.popleft()
+        try:
+            read = future.result()
+        except Exception as error:  # a worker died (BrokenProcessPool) or failed
+            self._give_up(error)
+            read = _names_and_words(texts)
+        _fill(signatures, read)
+
+    def _give_up(self, error: Exception) -> None:
+        """No more workers: what they had and what comes is read in this process."""
+        if not self.broken:
+            logger.warning("digest worker process failed (%r); reading here", error)
+            self.broken = True
+            self._stop()
 
     def close(self) -> None:
         """Every signature filled; the workers stopped."""
-        if self.pool is None:
-            return
         if self.batch:
             self._send()
         while self.sent:
             self._receive()
-        self.pool.close()
-        self.pool.join()
-        self.pool = None
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+            self.pool = None
 
     def __enter__(self) -> Signer:
         return self
@@ -225,12 +261,16 @@ class Signer:
         error: BaseException | None,
         trace: TracebackType | None,
     ) -> None:
-        if kind is None:
-            self.close()
-        elif self.pool is not None:  # an error: nothing more to read
-            self.pool.terminate()
-            self.pool.join()
-            self.pool = None
+        try:
+            if kind is None:
+                self.close()
+        finally:  # an error (in the stream or in close()): nothing more to read
+            self._stop()
+
+
+def _fill(signatures: list[Signature], read: list[tuple[set[str], np.ndarray]]) -> None:
+    for made, (names, words) in zip(signatures, read, strict=True):
+        made.entities, made.words = names, words
 
 
 def _forks() -> bool:
