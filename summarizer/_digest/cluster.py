@@ -217,17 +217,10 @@ def names_and_words(text: str) -> tuple[set[str], np.ndarray]:
     return entities(text), word_hashes(content_word_set(text))
 
 
-def signature(doc_id: str, text: str, seen: dict[str, Signature] | None = None) -> Signature:
-    """Names, content words and a fingerprint of the text; with ``seen`` (fingerprint ->
-    signature), a copy of a text already seen shares that text's sets."""
-    printed = fingerprint(text)
-    if seen is not None and printed in seen:
-        first = seen[printed]
-        return Signature(doc_id, first.entities, first.words, printed)
-    made = Signature(doc_id, *names_and_words(text), printed)
-    if seen is not None:
-        seen[printed] = made
-    return made
+def signature(doc_id: str, text: str) -> Signature:
+    """Names, content words and a fingerprint of the text (the corpus reader shares a
+    copy's sets with its first text: :func:`~summarizer._digest.records.read_corpus`)."""
+    return Signature(doc_id, *names_and_words(text), fingerprint(text))
 
 
 def name_weights(signatures: list[Signature]) -> dict[str, float]:
