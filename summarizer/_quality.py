@@ -37,7 +37,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Sequence
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from pydantic import BaseModel
 
@@ -135,13 +135,10 @@ class _ArticleTokens:
 
     def __init__(self, article: str):
         self.article = article
-        self._joined: str | None = None
 
-    @property
+    @cached_property
     def joined(self) -> str:
-        if self._joined is None:
-            self._joined = " " + " ".join(tokens(self.article)) + " "
-        return self._joined
+        return " " + " ".join(tokens(self.article)) + " "
 
 
 def _echoes(text: str, vocabulary: Iterable[str], article_tokens: _ArticleTokens) -> bool:
