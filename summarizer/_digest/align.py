@@ -118,10 +118,9 @@ def align(items: list[Item], pairs: list[tuple[Item, Item, float]]) -> list[list
         return [[item] for item in items]
     groups = UnionFind(item.key for item in items)
     articles = {item.key: {item.doc_id} for item in items}
-    for a, b, similarity in sorted(pairs, key=lambda p: -p[2]):
-        if similarity < ALIGN_THRESHOLD or claim_numbers(a.claim.text) != claim_numbers(
-            b.claim.text
-        ):
+    strong = [pair for pair in pairs if pair[2] >= ALIGN_THRESHOLD]  # the rest never merge
+    for a, b, _ in sorted(strong, key=lambda p: -p[2]):
+        if claim_numbers(a.claim.text) != claim_numbers(b.claim.text):
             continue
         if negated(a.claim.text) != negated(b.claim.text):
             continue
