@@ -77,6 +77,7 @@ class _Corpus:
     source_of: dict[str, str]
     by_story: dict[int, _StoryParts]
     notes: dict[str, str] = field(default_factory=dict)  # each note and claim id stored once
+    notes_by_count: dict[tuple[int, int, int, int], str] = field(default_factory=dict)
 
 
 def _support(item: Item, corpus: _Corpus, restated_by: list[str]) -> Support:
@@ -114,29 +115,50 @@ def _supports(group: list[Item], corpus: _Corpus) -> list[Support]:
 
 
 def _digest_claim(number: int, group: list[Item], corpus: _Corpus, total: int) -> DigestClaim:
+    if len(group) == 1:  # most claims: one statement, one entry, its source, its articles
+        support = [_support(group[0], corpus, [])]
+        entry = support[0]
+        counted = [entry] if entry.grounded else []
+        articles = len({entry.doc_id, *entry.copies}) if entry.copies else 1
+        return _claim(number, support, counted, articles if counted else 0, total, corpus)
     support = _supports(group, corpus)
     counted = [s for s in support if s.grounded]
-    if len(support) == 1:  # most claims: one entry, its source, its articles
-        articles = set(counted[0].articles) if counted else set()
-        sources = len(counted)
+    if len(support) == 1:
+        articles = len(set(counted[0].articles)) if counted else 0
     else:
-        articles = {doc for s in counted for doc in s.articles}
-        sources = len({s.source for s in counted})
-    note = f"{sources} of {total} source{'s' if total != 1 else ''}"
-    if len(articles) != sources:
-        note += f" ({len(articles)} articles; near-duplicates counted once)"
+        articles = len({doc for s in counted for doc in s.articles})
+    return _claim(number, support, counted, articles, total, corpus)
+
+
+def _claim(
+    number: int,
+    support: list[Support],
+    counted: list[Support],
+    articles: int,
+    total: int,
+    corpus: _Corpus,
+) -> DigestClaim:
+    """The claim of ``support`` (``counted``: its grounded entries, in ``articles``)."""
+    sources = len(counted) if len(support) == 1 else len({s.source for s in counted})
     ungrounded = sum(len(s.articles) for s in support if not s.grounded)
-    if ungrounded:
-        note += f"; {ungrounded} ungrounded, not counted"
+    key = (sources, total, articles, ungrounded)
+    note = corpus.notes_by_count.get(key)
+    if note is None:
+        note = f"{sources} of {total} source{'s' if total != 1 else ''}"
+        if articles != sources:
+            note += f" ({articles} articles; near-duplicates counted once)"
+        if ungrounded:
+            note += f"; {ungrounded} ungrounded, not counted"
+        note = corpus.notes_by_count[key] = corpus.notes.setdefault(note, note)
     texts = [s.claim for s in counted] or [s.claim for s in support]
     return construct(
         DigestClaim,
         id=corpus.notes.setdefault(f"d{number}", f"d{number}"),  # d1, d2, ... in every story
-        text=min(texts, key=len),
+        text=texts[0] if len(texts) == 1 else min(texts, key=len),
         support=support,
-        articles=len(articles),
+        articles=articles,
         sources=sources,
-        support_note=corpus.notes.setdefault(note, note),
+        support_note=note,
         disputed_by=[],
     )
 
