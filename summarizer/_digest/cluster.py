@@ -68,7 +68,9 @@ _CALENDAR = {
     *(m.lower() for m in MONTHS),
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
 }  # fmt: skip
-_ENTITY = re.compile(r"\b[A-Z][\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
+# A capitalised run. "[A-Z](?<!\w[A-Z])" is "\b[A-Z]" (no word character before the capital)
+# written so that the regex engine can skip ahead to the next capital letter: twice as fast.
+_ENTITY = re.compile(r"[A-Z](?<!\w[A-Z])[\w’'-]*(?:\s+[A-Z][\w’'-]*)*")
 
 
 def _sentence_start(text: str, at: int) -> bool:

@@ -40,7 +40,8 @@ _MONTH_YEAR = re.compile(
     r"(?:\s+(\d{4}))?",
     re.IGNORECASE,
 )
-_PERSON = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+(?:-[a-z]+)?)\b")
+# "[A-Z](?<!\w[A-Z])" is "\b[A-Z]", written so that the engine skips to the next capital.
+_PERSON = re.compile(r"([A-Z](?<!\w[A-Z])[a-z]+(?:\s+[A-Z]\.)?\s+[A-Z][a-z]+(?:-[a-z]+)?)\b")
 _AFFILIATION = re.compile(
     r"^(?:,\s*(?:an?\s+|the\s+)?[^,]{0,60}?)?\s*\b(?:of|from|at)\s+(?:the\s+)?"
     r"((?:[A-Z][\w.]*|of|for|and)(?:\s+(?:[A-Z][\w.]*|of|for|and))*)"
