@@ -157,6 +157,18 @@ async def test_the_callers_cyclic_garbage_is_not_moved_to_the_oldest_generation(
     assert not [o for o in gc.get_objects() if type(o) is _Cycle]
 
 
+async def test_cyclic_garbage_made_before_a_digest_of_lists_is_not_moved_to_the_oldest_generation(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await _seeds(seeds_dir)
+    gc.collect()
+    for _ in range(50):
+        _Cycle()  # the caller's garbage, made before the call (no caller code runs in it)
+    await build_digest(results, documents)
+    gc.collect(1)  # the young generations only: no full collection
+    assert not [o for o in gc.get_objects() if type(o) is _Cycle]
+
+
 async def test_worker_processes_read_the_same_names_and_words(
     seeds_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
