@@ -112,36 +112,6 @@ def _pair_flags(
     return flags
 
 
-def _flaggable(
-    pairs: list[tuple[Item, Item, float]], published: dict[str, str | None]
-) -> list[tuple[Item, Item, float]]:
-    """The pairs :func:`_pair_flags` can flag: both grounded, and both quotes state a number
-    with a unit, or both a month, or the pair is similar enough for a polarity flag. Each
-    quote is parsed once here (most related pairs have none of these)."""
-    parsed: dict[int, tuple[bool, bool]] = {}  # id(item) -> (states numbers, states months)
-    for a, b, _ in pairs:
-        for item in (a, b):
-            if id(item) not in parsed and item.quote:
-                quote = item.quote
-                parsed[id(item)] = (
-                    bool(number_slots(quote)),
-                    bool(dates(quote, published.get(item.doc_id))),
-                )
-    kept = []
-    for pair in pairs:
-        a, b, similarity = pair
-        if a.quote and b.quote:
-            numbers_a, months_a = parsed[id(a)]
-            numbers_b, months_b = parsed[id(b)]
-            if (
-                (numbers_a and numbers_b)
-                or (months_a and months_b)
-                or similarity >= POLARITY_THRESHOLD
-            ):
-                kept.append(pair)
-    return kept
-
-
 def _title_flags(items: list[Item]) -> list[Flag]:
     """Block by person name; compare the affiliations each article gives."""
     named: dict[str, list[tuple[Item, str]]] = defaultdict(list)
@@ -188,7 +158,8 @@ def find_contradictions(
     grounded = [item for item in items if item.quote]
     flags = [
         flag
-        for a, b, similarity in _flaggable(pairs, published)
+        for a, b, similarity in pairs
+        if a.quote and b.quote
         for flag in _pair_flags(a, b, similarity, published)
     ] + _title_flags(grounded)
     merged: dict[tuple[str, str, frozenset[str]], dict[tuple[str, str], dict[str, Item]]] = {}
