@@ -5,6 +5,7 @@
         --profile 256          # where the client's CPU goes (pyinstrument), per call
     python benchmarks/client_overhead.py ... --variant before=/path/to/old/checkout
     python benchmarks/client_overhead.py ... --loop asyncio uvloop   # both loops, side by side
+    python benchmarks/client_overhead.py ... --transport default fast  # both HTTP transports
 
 The replies are rendered once, before anything is timed: the corpus goes through the
 pipeline in-process against the :class:`~summarizer._testing.ScriptedModel` (an
@@ -21,7 +22,9 @@ a source tree (another checkout) to compare side by side: its rows run interleav
 this tree's, against the same server. ``--loop`` picks the client's event loop: ``auto``
 (the default) is the one the tree's own command line would use (uvloop when installed and
 the tree chooses loops, :mod:`summarizer._eventloop`; asyncio for a tree that does not),
-``asyncio`` and ``uvloop`` force one; several run side by side. The machine's load average
+``asyncio`` and ``uvloop`` force one; several run side by side. ``--transport`` does the same
+for the HTTP transport (``SUMMARIZER_HTTP_TRANSPORT`` in the client's process: ``default``
+is httpx's pool, ``fast`` the httptools one of the ``fast`` extra). The machine's load average
 is printed with each row: on a shared machine, CPU per call is the robust number and wall
 time is not.
 """
@@ -367,8 +370,9 @@ def measure_in_child(
     profile: bool,
     client_only: bool,
     loop: str,
+    transport: str,
 ) -> dict[str, Any]:
-    env = dict(os.environ)
+    env = dict(os.environ, SUMMARIZER_HTTP_TRANSPORT=transport)
     if source is not None:  # import summarizer from another checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     command = [sys.executable, str(HERE), "run", "--url", url]
@@ -407,12 +411,22 @@ def drive(args: argparse.Namespace) -> None:
             server, url = start_server(replies, latency)
             try:
                 for concurrency in args.concurrency:
-                    for (label, source), loop in itertools.product(variants, args.loop):
+                    for (label, source), loop, transport in itertools.product(
+                        variants, args.loop, args.transport
+                    ):
                         profile = concurrency in args.profile
                         row = measure_in_child(
-                            source, url, args.articles, concurrency, profile, args.client_only, loop
+                            source,
+                            url,
+                            args.articles,
+                            concurrency,
+                            profile,
+                            args.client_only,
+                            loop,
+                            transport,
                         )
-                        report(row, latency, concurrency, f"{label} ({row['loop']})")
+                        name = f"{label} ({row['loop']}, {transport})"
+                        report(row, latency, concurrency, name)
             finally:
                 server.terminate()
                 server.wait()
@@ -455,6 +469,13 @@ def main() -> None:
         choices=LOOPS,
         default=["auto"],
         help="the client's event loop (auto: what the tree's command line uses)",
+    )
+    parser.add_argument(
+        "--transport",
+        nargs="+",
+        choices=("default", "fast"),
+        default=["default"],
+        help="the client's HTTP transport (SUMMARIZER_HTTP_TRANSPORT); several side by side",
     )
     parser.add_argument(
         "--variants-only", action="store_true", help="measure the --variant trees, not this one"

@@ -25,6 +25,7 @@ import math
 import re
 import ssl
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -222,6 +223,22 @@ def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
     return PreparedPost(sdk)
 
 
+def fast_transport_usable(config: LLMConfig) -> bool:
+    """Whether ``config`` asks for the fast HTTP transport and it can serve: not when the
+    environment names a proxy, which only httpx's own transport honours (logged)."""
+    if config.http_transport != "fast":
+        return False
+    proxies = urllib.request.getproxies()
+    named = sorted(scheme for scheme in ("http", "https", "all") if proxies.get(scheme))
+    if named:
+        logger.info(
+            "a proxy is configured (%s): httpx's default transport is used, not the fast one",
+            ", ".join(f"{scheme}_proxy" for scheme in named),
+        )
+        return False
+    return True
+
+
 def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
     """The request an httpx error was raised for (a stand-in naming the endpoint when the
     error carries none)."""
@@ -274,7 +291,13 @@ class Transport:
         # to the shard with the fewest in flight, so no pool holds more than
         # POOL_SHARD_SIZE connections; the shards share one TLS context (building one
         # reads the CA bundle: tens of ms each).
-        shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        # The fast transport's pool costs the same at any width: one client is enough.
+        self._fast = http_client is None and fast_transport_usable(config)
+        shards = (
+            1
+            if http_client or self._fast
+            else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        )
         self._shards = shards
         self._tls: ssl.SSLContext | None = None
         self._prepared: dict[openai.AsyncOpenAI, PreparedPost | None] = {}
@@ -298,8 +321,11 @@ class Transport:
         if common["http_client"] is None:  # the SDK's default client, with the shared TLS
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
-            http = openai.DefaultAsyncHttpxClient(verify=self._tls)
-            use_asyncio_sockets(http)
+            if self._fast:
+                http = openai.DefaultAsyncHttpxClient(transport=self._fast_transport())
+            else:
+                http = openai.DefaultAsyncHttpxClient(verify=self._tls)
+                use_asyncio_sockets(http)
             common["http_client"] = http
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
@@ -309,6 +335,20 @@ class Transport:
             )
         return openai.AsyncOpenAI(
             base_url=self.config.base_url, organization=self.config.organization, **common
+        )
+
+    def _fast_transport(self) -> httpx.AsyncBaseTransport:
+        from summarizer._llm.http11 import HTTP11Transport  # the fast extra's httptools
+
+        limits = openai.DEFAULT_CONNECTION_LIMITS
+        idle = max(limits.max_keepalive_connections or 0, self.config.concurrency)
+        return HTTP11Transport(
+            ssl_context=self._tls,
+            limits=httpx.Limits(
+                max_connections=limits.max_connections,
+                max_keepalive_connections=idle,
+                keepalive_expiry=limits.keepalive_expiry,
+            ),
         )
 
     def _sdk(self) -> openai.AsyncOpenAI:
