@@ -35,7 +35,6 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, cast
 
-import httptools
 import httpx
 
 HIGH_WATER = 256 * 1024  # buffered body bytes past which reading pauses
@@ -60,6 +59,8 @@ class Connection(asyncio.Protocol):
     """One HTTP/1.1 connection: one request at a time, its reply parsed by httptools."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop):
+        import httptools  # the fast extra's: imported where it is used
+
         self._loop = loop
         self._parser = httptools.HttpResponseParser(self)
         self._transport: asyncio.Transport | None = None
@@ -83,7 +84,7 @@ class Connection(asyncio.Protocol):
             return
         try:
             self._parser.feed_data(data)
-        except httptools.HttpParserError as error:
+        except Exception as error:  # httptools.HttpParserError and its kinds
             self._end(httpx.RemoteProtocolError(f"malformed HTTP reply: {error}"))
             self.close()
             return
@@ -269,6 +270,15 @@ class ReplyBody(httpx.AsyncByteStream):
         self._timeout = timeout
         self._done = False
 
+    async def read(self) -> bytes:
+        """The whole body (at once when it is already in)."""
+        connection = self._connection
+        if connection.reply_complete:
+            body = connection.take_body()
+            self._release()
+            return body
+        return b"".join([chunk async for chunk in self])
+
     async def __aiter__(self) -> AsyncIterator[bytes]:
         connection = self._connection
         try:
@@ -319,27 +329,12 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         timeouts: dict[str, float | None] = request.extensions.get("timeout", {})
-        url = request.url
-        origin = (url.raw_scheme, url.raw_host, url.port or (443 if url.scheme == "https" else 80))
-        await self._take_slot(request, timeouts.get("pool"))
+        origin = origin_of(request.url)
+        data = _request_bytes(request, await _body(request))
         try:
-            connection = self._idle_connection(origin) or await self._connect(
-                origin, timeouts.get("connect"), request
-            )
-        except BaseException:
-            self._give_slot()
-            raise
-        read = timeouts.get("read")
-        try:
-            await connection.send(
-                _request_bytes(request, await _body(request)), timeouts.get("write")
-            )
-            await connection.wait(read, for_head=True)
-        except BaseException as error:
-            connection.close()
-            self.release(origin, connection)
-            if isinstance(error, httpx.TransportError):
-                error.request = request
+            connection = await self._exchange(origin, data, timeouts)
+        except httpx.TransportError as error:
+            error.request = request
             raise
         status, headers = connection.head()
         if request.method == "HEAD":  # no body follows, whatever the headers say
@@ -347,12 +342,45 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         return httpx.Response(
             status,
             headers=headers,
-            stream=ReplyBody(connection, self, origin, read),
+            stream=ReplyBody(connection, self, origin, timeouts.get("read")),
             extensions={"http_version": b"HTTP/1.1"},
             request=request,
         )
 
-    async def _take_slot(self, request: httpx.Request, timeout: float | None) -> None:
+    async def send_bytes(
+        self, url: httpx.URL, data: bytes, timeouts: dict[str, float | None]
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """One request already written out as bytes (``data``) to ``url``'s origin: the
+        reply's status, headers and whole body (as sent: not decoded). Errors are httpx's,
+        without a request."""
+        origin = origin_of(url)
+        connection = await self._exchange(origin, data, timeouts)
+        status, headers = connection.head()
+        body = await ReplyBody(connection, self, origin, timeouts.get("read")).read()
+        return status, headers, body
+
+    async def _exchange(
+        self, origin: Origin, data: bytes, timeouts: dict[str, float | None]
+    ) -> Connection:
+        """A connection that sent ``data`` and read its reply's head."""
+        await self._take_slot(timeouts.get("pool"))
+        try:
+            connection = self._idle_connection(origin) or await self._connect(
+                origin, timeouts.get("connect")
+            )
+        except BaseException:
+            self._give_slot()
+            raise
+        try:
+            await connection.send(data, timeouts.get("write"))
+            await connection.wait(timeouts.get("read"), for_head=True)
+        except BaseException:
+            connection.close()
+            self.release(origin, connection)
+            raise
+        return connection
+
+    async def _take_slot(self, timeout: float | None) -> None:
         if self._slots is None:
             return
         if not self._slots.locked():
@@ -361,7 +389,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         try:
             await asyncio.wait_for(self._slots.acquire(), timeout)
         except asyncio.TimeoutError:
-            raise httpx.PoolTimeout("no free connection", request=request) from None
+            raise httpx.PoolTimeout("no free connection") from None
 
     def _give_slot(self) -> None:
         if self._slots is not None:
@@ -378,9 +406,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             connection.close()
         return None
 
-    async def _connect(
-        self, origin: Origin, timeout: float | None, request: httpx.Request
-    ) -> Connection:
+    async def _connect(self, origin: Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None
@@ -399,11 +425,9 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 timeout,
             )
         except asyncio.TimeoutError:
-            raise httpx.ConnectTimeout(
-                f"no connection within {timeout}s", request=request
-            ) from None
+            raise httpx.ConnectTimeout(f"no connection within {timeout}s") from None
         except OSError as error:  # ssl.SSLError included
-            raise httpx.ConnectError(str(error) or type(error).__name__, request=request) from error
+            raise httpx.ConnectError(str(error) or type(error).__name__) from error
         return connection
 
     def release(self, origin: Origin, connection: Connection) -> None:
@@ -426,6 +450,11 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
                 connection.close()
         self._idle.clear()
         self._idle_count = 0
+
+
+def origin_of(url: httpx.URL) -> Origin:
+    """The scheme, host and port a connection serves."""
+    return url.raw_scheme, url.raw_host, url.port or (443 if url.raw_scheme == b"https" else 80)
 
 
 async def _body(request: httpx.Request) -> bytes:

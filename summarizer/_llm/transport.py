@@ -51,6 +51,7 @@ from summarizer._errors import (
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.completion import ChatReply, UnusableReply, read_reply
 from summarizer._llm.context import CallContext, error_context
+from summarizer._llm.http11 import HTTP11Transport
 from summarizer._llm.modes import ModeRejected, rejects_mode
 from summarizer._llm.network import use_asyncio_sockets
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
@@ -182,33 +183,79 @@ class PreparedPost:
         self.extensions = dict(template.extensions)
         self._http = sdk._client
         self._sdk = sdk
+        self._head: bytes | None = None  # the request line and headers, for the fast transport
 
     async def send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
         """POST ``body`` with ``headers`` added; a refusal raises the SDK's status error,
         a timeout APITimeoutError, any other failure APIConnectionError."""
-        if headers:
-            names = {name.lower() for name in headers}
-            merged = [h for h in self.headers if h[0] not in names] + list(headers.items())
+        content = to_json(body)
+        fast = self._http._transport_for_url(self.url)
+        if isinstance(fast, HTTP11Transport):
+            response = await self._send_bytes(fast, content, headers)
         else:
-            merged = self.headers
-        request = httpx.Request(
+            response = await self._send_request(self._request(content, headers))
+        if response.is_error:
+            raise self._sdk._make_status_error_from_response(response)
+        return response
+
+    def _merged(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        if not headers:
+            return self.headers
+        names = {name.lower() for name in headers}
+        return [h for h in self.headers if h[0] not in names] + list(headers.items())
+
+    def _request(self, content: bytes, headers: dict[str, str]) -> httpx.Request:
+        return httpx.Request(
             "POST",
             self.url,
-            headers=merged,
-            content=to_json(body),
+            headers=self._merged(headers),
+            content=content,
             extensions=dict(self.extensions),
         )
+
+    async def _send_request(self, request: httpx.Request) -> httpx.Response:
+        """``request`` through the SDK's httpx client, its errors the SDK's."""
         try:
-            response = await self._http.send(request)
+            return await self._http.send(request)
         except httpx.TimeoutException as error:
             raise openai.APITimeoutError(request=request) from error
         except openai.OpenAIError:
             raise
         except Exception as error:
             raise openai.APIConnectionError(request=request) from error
-        if response.is_error:
-            raise self._sdk._make_status_error_from_response(response)
-        return response
+
+    async def _send_bytes(
+        self, fast: HTTP11Transport, content: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """The same POST written out as bytes, straight to the fast transport: no httpx
+        request, client or cookie jar in the way. A redirect is sent again through the
+        httpx client, which follows it."""
+        try:
+            if self._head is None:
+                self._head = _head_lines(self.url, self.headers)
+            head = _head_lines(self.url, self._merged(headers)) if headers else self._head
+            data = b"%scontent-length: %d\r\n\r\n%s" % (head, len(content), content)
+            status, reply_headers, reply = await fast.send_bytes(
+                self.url, data, self.extensions["timeout"]
+            )
+        except httpx.TimeoutException as error:
+            raise openai.APITimeoutError(request=self._request(content, headers)) from error
+        except Exception as error:
+            raise openai.APIConnectionError(request=self._request(content, headers)) from error
+        if 300 <= status < 400:
+            return await self._send_request(self._request(content, headers))
+        request = self._request(content, headers) if status >= 400 else None
+        return httpx.Response(status, headers=reply_headers, content=reply, request=request)
+
+
+def _head_lines(url: httpx.URL, headers: list[tuple[str, str]]) -> bytes:
+    """A POST's request line and ``headers``, as written on the wire (ASCII, as httpx);
+    ValueError for a line break in a header (h11 refuses those too)."""
+    if any("\r" in name + value or "\n" in name + value for name, value in headers):
+        raise ValueError("a header holds a line break")
+    lines = [b"POST " + url.raw_path + b" HTTP/1.1\r\n"]
+    lines += [f"{name}: {value}\r\n".encode("ascii") for name, value in headers]
+    return b"".join(lines)
 
 
 def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
@@ -338,8 +385,6 @@ class Transport:
         )
 
     def _fast_transport(self) -> httpx.AsyncBaseTransport:
-        from summarizer._llm.http11 import HTTP11Transport  # the fast extra's httptools
-
         limits = openai.DEFAULT_CONNECTION_LIMITS
         idle = max(limits.max_keepalive_connections or 0, self.config.concurrency)
         return HTTP11Transport(
