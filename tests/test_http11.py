@@ -1,0 +1,400 @@
+"""The fast HTTP transport (summarizer._llm.http11) against real loopback servers: keep-alive,
+closes, split and chunked replies, timeouts, refusals, cancellation, width; and the client
+on it (config, proxies, the POST written as bytes, errors mapped as on httpx's pool)."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+from summarizer import DocumentSummary, LLMConfig, Summarizer, SummarizerConfig
+from summarizer._client import ChatClient
+from summarizer._config import HTTP_TRANSPORT_VARIABLE
+from summarizer._errors import ConfigError, EndpointError, ModelTransportError
+from summarizer._llm.http11 import HTTP11Transport
+from summarizer._models import ExtractionDraft
+from summarizer._testing import FakeServer, ScriptedModel, completion
+
+from .test_adaptive import seed_variants
+from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE
+
+pytest.importorskip("httptools")
+
+Reply = Callable[[bytes, asyncio.StreamWriter], Awaitable[bool]]  # True: close after
+
+
+def reply_bytes(body: bytes, *, extra: bytes = b"") -> bytes:
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: %d\r\n" % len(body)
+    return head + extra + b"\r\n" + body
+
+
+async def echo(body: bytes, writer: asyncio.StreamWriter) -> bool:
+    """The request's body back, so every caller can check it got its own reply."""
+    writer.write(reply_bytes(body))
+    return False
+
+
+class RawServer:
+    """Loopback HTTP/1.1 from asyncio streams; ``reply`` writes each answer."""
+
+    def __init__(self, reply: Reply = echo):
+        self.reply = reply
+        self.connections = 0
+        self.requests = 0
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.connections += 1
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                length = 0
+                for line in head.lower().split(b"\r\n"):
+                    if line.startswith(b"content-length:"):
+                        length = int(line.split(b":")[1])
+                body = await reader.readexactly(length)
+                self.requests += 1
+                close = await self.reply(body, writer)
+                await writer.drain()
+                if close:
+                    break
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+
+@asynccontextmanager
+async def serving(server: RawServer, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
+    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
+    port = listening.sockets[0].getsockname()[1]
+    try:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
+    finally:
+        listening.close()
+
+
+def fast_client(**options: object) -> httpx.AsyncClient:
+    transport = HTTP11Transport(**options)  # type: ignore[arg-type]
+    return httpx.AsyncClient(transport=transport, timeout=5.0)
+
+
+def unused_port() -> int:
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port: int = unused.getsockname()[1]
+    return port
+
+
+# -- the transport ---------------------------------------------------------------------------
+
+
+async def test_connections_are_kept_alive_and_reused() -> None:
+    server = RawServer()
+    async with serving(server) as url, fast_client() as client:
+        for i in range(3):
+            assert (
+                await client.post(url, content=b"x%d" % i * 5_000)
+            ).content == b"x%d" % i * 5_000
+        replies = await asyncio.gather(*(client.post(url, content=b"%d" % i) for i in range(4)))
+    assert [r.content for r in replies] == [b"0", b"1", b"2", b"3"]
+    assert server.requests == 7 and server.connections == 4  # one, then three more at once
+
+
+async def test_a_connection_the_server_closes_is_not_reused() -> None:
+    async def close_said(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(reply_bytes(body, extra=b"connection: close\r\n"))
+        return True
+
+    async def close_silently(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(reply_bytes(body))  # keep-alive promised, then dropped
+        return True
+
+    for reply in (close_said, close_silently):
+        server = RawServer(reply)
+        async with serving(server) as url, fast_client() as client:
+            for i in range(3):
+                assert (await client.post(url, content=b"%d" % i)).content == b"%d" % i
+                await asyncio.sleep(0.05)  # a silent close reaches the client
+        assert server.connections == 3, reply.__name__
+
+
+async def test_a_reply_split_into_many_small_writes_is_read_whole() -> None:
+    async def dripped(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        whole = reply_bytes(body * 50)
+        for at in range(0, len(whole), 7):
+            writer.write(whole[at : at + 7])
+            await writer.drain()
+            if at % 700 == 0:
+                await asyncio.sleep(0.001)
+        return False
+
+    server = RawServer(dripped)
+    async with serving(server) as url, fast_client() as client:
+        for i in range(2):
+            assert (await client.post(url, content=b"ab%d" % i)).content == b"ab%d" % i * 50
+    assert server.connections == 1
+
+
+async def test_chunked_and_read_to_close_replies() -> None:
+    async def chunked(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n")
+        for part in (b"hello ", b"chunked ", body):
+            writer.write(b"%x\r\n%s\r\n" % (len(part), part))
+            await writer.drain()
+            await asyncio.sleep(0.01)
+        writer.write(b"0\r\n\r\n")
+        return False
+
+    async def to_close(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nuntil the end " + body)
+        return True
+
+    server = RawServer(chunked)
+    async with serving(server) as url, fast_client() as client:
+        assert (await client.post(url, content=b"1")).text == "hello chunked 1"
+        async with client.stream("POST", url, content=b"2") as streamed:
+            parts = [part async for part in streamed.aiter_raw()]
+        assert parts == [b"hello ", b"chunked ", b"2"]  # yielded as they came
+        assert (await client.post(url, content=b"3")).text == "hello chunked 3"
+    assert server.connections == 1
+    server = RawServer(to_close)
+    async with serving(server) as url, fast_client() as client:
+        assert (await client.post(url, content=b"a")).text == "until the end a"
+        assert (await client.post(url, content=b"b")).text == "until the end b"
+    assert server.connections == 2
+
+
+async def test_errors_are_httpxs_and_a_broken_connection_is_never_reused() -> None:
+    async def misbehaving(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        if body == b"slow":
+            await asyncio.sleep(0.5)
+        if body == b"garbage":
+            writer.write(b"HTTP/1.1 abc\r\n\r\n")
+            return True
+        if body == b"cut":
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\nonly this")
+            return True
+        if body == b"nothing":
+            return True
+        writer.write(reply_bytes(body))
+        return False
+
+    server = RawServer(misbehaving)
+    async with serving(server) as url, fast_client() as client:
+        with pytest.raises(httpx.ReadTimeout):
+            await client.post(url, content=b"slow", timeout=httpx.Timeout(5.0, read=0.1))
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(url, content=b"garbage")
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(url, content=b"cut")
+        with pytest.raises(httpx.RemoteProtocolError):
+            await client.post(url, content=b"nothing")
+        assert (await client.post(url, content=b"fine")).content == b"fine"
+    assert server.connections == 5  # every failure closed its connection
+
+
+async def test_a_refused_connection_is_the_same_error_on_both_transports() -> None:
+    url = f"http://127.0.0.1:{unused_port()}/"
+    for client in (fast_client(), httpx.AsyncClient()):
+        async with client:
+            with pytest.raises(httpx.ConnectError):
+                await client.get(url)
+
+
+async def test_a_request_cancelled_mid_read_leaves_no_half_read_connection() -> None:
+    async def half_then_rest(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        whole = reply_bytes(body)
+        writer.write(whole[:-2])
+        await writer.drain()
+        await asyncio.sleep(0.3 if body == b"cancel me" else 0)
+        writer.write(whole[-2:])
+        return False
+
+    server = RawServer(half_then_rest)
+    async with serving(server) as url, fast_client() as client:
+        waiting = asyncio.create_task(client.post(url, content=b"cancel me"))
+        await asyncio.sleep(0.1)  # the head and part of the body are in
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert (await client.post(url, content=b"next")).content == b"next"
+        assert (await client.post(url, content=b"again")).content == b"again"
+    assert server.connections == 2  # the cancelled one was closed, the next one kept
+
+
+async def test_256_requests_at_once_each_get_their_own_reply() -> None:
+    server = RawServer()
+    async with serving(server) as url, fast_client() as client:
+        for _ in range(2):
+            replies = await asyncio.gather(
+                *(client.post(url, content=b"request %d" % i) for i in range(256))
+            )
+            assert [r.content for r in replies] == [b"request %d" % i for i in range(256)]
+    assert server.requests == 512 and server.connections == 256
+
+
+async def test_max_connections_queue_requests_and_the_pool_timeout_holds() -> None:
+    async def slow(body: bytes, writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(0.05)
+        writer.write(reply_bytes(body))
+        return False
+
+    server = RawServer(slow)
+    limits = httpx.Limits(max_connections=2, max_keepalive_connections=2)
+    async with serving(server) as url, fast_client(limits=limits) as client:
+        replies = await asyncio.gather(*(client.post(url, content=b"%d" % i) for i in range(6)))
+        assert [r.content for r in replies] == [b"%d" % i for i in range(6)]
+        assert server.connections == 2
+        tight = httpx.Timeout(5.0, pool=0.01)
+        with pytest.raises(httpx.PoolTimeout):
+            await asyncio.gather(*(client.post(url, content=b"x", timeout=tight) for _ in range(3)))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_https_through_asyncios_ssl(tmp_path: Path) -> None:
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
+        + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1"]
+        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True,
+        capture_output=True,
+    )
+    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    served.load_cert_chain(cert, key)
+    trusted = ssl.create_default_context(cafile=str(cert))
+    server = RawServer()
+    async with serving(server, served) as url:
+        async with fast_client(ssl_context=trusted) as client:
+            assert (await client.post(url, content=b"secret")).content == b"secret"
+            assert (await client.post(url, content=b"again")).content == b"again"
+        assert server.connections == 1
+        async with fast_client() as untrusting:  # the system CAs do not know this one
+            with pytest.raises(httpx.ConnectError):
+                await untrusting.post(url, content=b"x")
+
+
+# -- the client on it ------------------------------------------------------------------------
+
+
+def fast_chat_client(base_url: str, **config: object) -> ChatClient:
+    settings = {"model": "gpt-4o-mini", "base_url": base_url, "api_key": "k", **config}
+    return ChatClient(LLMConfig(http_transport="fast", **settings))  # type: ignore[arg-type]
+
+
+def test_the_transport_is_chosen_once_in_the_config() -> None:
+    base = {"base_url": "http://127.0.0.1:1/v1"}
+    assert LLMConfig.from_env({}, **base).http_transport == "default"
+    assert LLMConfig.from_env({HTTP_TRANSPORT_VARIABLE: "FAST"}, **base).http_transport == "fast"
+    explicit = LLMConfig.from_env(
+        {HTTP_TRANSPORT_VARIABLE: "fast"}, http_transport="default", **base
+    )
+    assert explicit.http_transport == "default"
+    with pytest.raises(ConfigError, match=HTTP_TRANSPORT_VARIABLE):
+        LLMConfig.from_env({HTTP_TRANSPORT_VARIABLE: "quick"}, **base)
+
+
+def test_the_fast_client_has_one_pool_and_a_proxy_keeps_httpxs(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    client = fast_chat_client("http://127.0.0.1:1/v1", concurrency=256)
+    assert len(client.transport._pool) == 1
+    assert isinstance(client.transport._pool[0]._client._transport, HTTP11Transport)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    with caplog.at_level(logging.INFO, logger="summarizer.client"):
+        proxied = fast_chat_client("http://127.0.0.1:1/v1", concurrency=256)
+    assert not isinstance(proxied.transport._pool[0]._client._transport, HTTP11Transport)
+    assert len(proxied.transport._pool) > 1
+    assert "https_proxy" in caplog.text and "default transport" in caplog.text
+
+
+def test_the_pipeline_gives_the_same_results_on_both_transports() -> None:
+    documents = seed_variants(12)
+    results = {}
+    with FakeServer(ScriptedModel()) as server:
+        for transport in ("default", "fast"):
+            llm = LLMConfig(
+                base_url=server.base_url, api_key="k", concurrency=16, http_transport=transport
+            )
+            summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False))
+            first = summarizer.summarize_many(documents[:6])  # each sync call: a loop of its own
+            results[transport] = first + summarizer.summarize_many(documents[6:])
+            summarizer.close()
+    assert all(isinstance(r, DocumentSummary) for r in results["fast"])
+    assert [r.model_dump(exclude={"provenance"}) for r in results["fast"]] == [
+        r.model_dump(exclude={"provenance"}) for r in results["default"]
+    ]
+
+
+async def test_refusals_redirects_and_compressed_replies_on_the_fast_path() -> None:
+    body = json.dumps(completion(json.dumps(GOOD))).encode()
+    seen: list[bytes] = []
+
+    async def varied(sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        seen.append(sent)
+        if len(seen) == 1:  # a busy server: retried after the wait it asks for
+            writer.write(
+                b"HTTP/1.1 429 Too Many\r\nretry-after-ms: 10\r\ncontent-length: 2\r\n\r\n{}"
+            )
+        elif len(seen) == 2:
+            writer.write(
+                b"HTTP/1.1 307 Moved\r\nlocation: /v2/chat/completions\r\ncontent-length: 0\r\n\r\n"
+            )
+        else:
+            packed = gzip.compress(body)
+            writer.write(reply_bytes(packed, extra=b"content-encoding: gzip\r\n"))
+        return False
+
+    server = RawServer(varied)
+    async with serving(server) as url:
+        client = fast_chat_client(url + "v1", max_attempts=2, backoff_seconds=0.01)
+        reply = await client.structured(
+            MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT
+        )
+        await client.aclose()
+    assert reply.value.summary == GOOD["summary"]
+    assert len(seen) == 3 and seen[1] == seen[2]  # the redirect sent the same body again
+
+    async def unauthorised(_sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        error = b'{"error": {"message": "bad key"}}'
+        writer.write(b"HTTP/1.1 401 No\r\ncontent-length: %d\r\n\r\n%s" % (len(error), error))
+        return False
+
+    async with serving(RawServer(unauthorised)) as url:
+        client = fast_chat_client(url + "v1")
+        with pytest.raises(EndpointError, match="401"):
+            await client.structured(MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT)
+        await client.aclose()
+
+
+async def test_transport_failures_map_to_the_same_errors_as_on_httpxs_pool() -> None:
+    url = f"http://127.0.0.1:{unused_port()}/v1"
+    for transport in ("fast", "default"):
+        client = ChatClient(
+            LLMConfig(base_url=url, api_key="k", max_attempts=1, http_transport=transport)  # type: ignore[arg-type]
+        )
+        with pytest.raises(EndpointError, match="cannot connect"):
+            await client.structured(MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT)
+        await client.aclose()
+
+    async def silent(_sent: bytes, _writer: asyncio.StreamWriter) -> bool:
+        await asyncio.sleep(1.0)
+        return True
+
+    async with serving(RawServer(silent)) as url:
+        client = fast_chat_client(url + "v1", max_attempts=1, timeout_seconds=0.2)
+        with pytest.raises(ModelTransportError, match="no complete reply within"):
+            await client.structured(MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT)
+        await client.aclose()
