@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import importlib.util
 import json
 import logging
 import shutil
@@ -20,6 +21,7 @@ import httpx
 import pytest
 
 from summarizer import DocumentSummary, LLMConfig, Summarizer, SummarizerConfig
+from summarizer._cli import main
 from summarizer._client import ChatClient
 from summarizer._config import HTTP_TRANSPORT_VARIABLE
 from summarizer._errors import ConfigError, EndpointError, ModelTransportError
@@ -306,6 +308,20 @@ def test_the_transport_is_chosen_once_in_the_config() -> None:
         LLMConfig.from_env({HTTP_TRANSPORT_VARIABLE: "quick"}, **base)
 
 
+def test_the_fast_transport_without_httptools_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "httptools" else real(name, *a),
+    )
+    with pytest.raises(ConfigError, match=r"--http-transport fast.*summarizer\[fast\]"):
+        LLMConfig(base_url="http://127.0.0.1:1/v1", http_transport="fast").resolve({})
+    assert LLMConfig(base_url="http://127.0.0.1:1/v1").resolve({}).http_transport == "default"
+
+
 def test_the_fast_client_has_one_pool_and_a_proxy_keeps_httpxs(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -398,3 +414,21 @@ async def test_transport_failures_map_to_the_same_errors_as_on_httpxs_pool() -> 
         with pytest.raises(ModelTransportError, match="no complete reply within"):
             await client.structured(MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT)
         await client.aclose()
+
+
+def test_the_command_line_runs_on_the_fast_transport(
+    tmp_path: Path, seeds_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    with FakeServer(ScriptedModel()) as server:
+        out = tmp_path / "out"
+        command = ["run", str(seeds_dir), "--engine", "llm", "--base-url", server.base_url]
+        command += ["--no-cache", "--out", str(out)]
+        assert main([*command, "--http-transport", "fast"]) == 0
+        assert server.model.requests >= 5
+        assert len(list(out.glob("*.txt.json"))) == 5
+        monkeypatch.setenv(HTTP_TRANSPORT_VARIABLE, "quick")
+        assert main(command) == 2  # without the flag, the variable is read: refused
+    assert f"{HTTP_TRANSPORT_VARIABLE}='quick'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["run", str(seeds_dir), "--http-transport", "quick"])
+    assert caught.value.code == 2
