@@ -29,7 +29,7 @@ from summarizer._llm.http11 import HTTP11Transport
 from summarizer._models import ExtractionDraft
 from summarizer._testing import FakeServer, ScriptedModel, completion
 
-from .test_adaptive import seed_variants
+from .test_adaptive import _sse, seed_variants
 from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE
 
 pytest.importorskip("httptools")
@@ -432,3 +432,41 @@ def test_the_command_line_runs_on_the_fast_transport(
     with pytest.raises(SystemExit) as caught:
         main(["run", str(seeds_dir), "--http-transport", "quick"])
     assert caught.value.code == 2
+
+
+async def test_a_streamed_reply_through_the_fast_transport() -> None:
+    sse = _sse(
+        json.dumps(GOOD), usage={"prompt_tokens": 5, "completion_tokens": 9, "total_tokens": 14}
+    )
+    events = [line + b"\n\n" for line in sse.content.split(b"\n\n") if line]
+
+    async def streamed(_sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n")
+        writer.write(b"transfer-encoding: chunked\r\n\r\n")
+        for event in events:  # one chunk an event, as servers flush them
+            writer.write(b"%x\r\n%s\r\n" % (len(event), event))
+            await writer.drain()
+        writer.write(b"0\r\n\r\n")
+        return False
+
+    server = RawServer(streamed)
+    async with serving(server) as url:
+        client = fast_chat_client(url + "v1", stream=True)
+        for _ in range(2):
+            reply = await client.structured(
+                MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT
+            )
+            assert reply.value.summary == GOOD["summary"]
+        await client.aclose()
+    assert client.usage.completion_tokens == 18 and server.connections == 1
+
+
+async def test_an_idle_connection_past_its_keep_alive_expiry_is_not_reused() -> None:
+    server = RawServer()
+    limits = httpx.Limits(keepalive_expiry=0.05)
+    async with serving(server) as url, fast_client(limits=limits) as client:
+        assert (await client.post(url, content=b"1")).content == b"1"
+        assert (await client.post(url, content=b"2")).content == b"2"  # at once: reused
+        await asyncio.sleep(0.1)
+        assert (await client.post(url, content=b"3")).content == b"3"
+    assert server.connections == 2

@@ -401,7 +401,8 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
         while idle:
             connection = idle.pop()
             self._idle_count -= 1
-            if connection.reusable and now - connection.idle_since < (self._expiry or 0.0):
+            fresh = self._expiry is None or now - connection.idle_since < self._expiry
+            if connection.reusable and fresh:
                 return connection
             connection.close()
         return None

@@ -236,7 +236,7 @@ class PreparedPost:
             head = _head_lines(self.url, self._merged(headers)) if headers else self._head
             data = b"%scontent-length: %d\r\n\r\n%s" % (head, len(content), content)
             status, reply_headers, reply = await fast.send_bytes(
-                self.url, data, self.extensions["timeout"]
+                self.url, data, self.extensions.get("timeout", {})
             )
         except httpx.TimeoutException as error:
             raise openai.APITimeoutError(request=self._request(content, headers)) from error
