@@ -11,10 +11,7 @@ import json
 import logging
 import shutil
 import socket
-import ssl
-import subprocess
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -31,6 +28,7 @@ from summarizer._testing import FakeServer, ScriptedModel, completion
 
 from .test_adaptive import _sse, seed_variants
 from .test_client import CONTEXT, GOOD, MESSAGES, TEMPLATE
+from .test_network import _Server, self_signed, serving
 
 pytest.importorskip("httptools")
 
@@ -48,43 +46,15 @@ async def echo(body: bytes, writer: asyncio.StreamWriter) -> bool:
     return False
 
 
-class RawServer:
+class RawServer(_Server):
     """Loopback HTTP/1.1 from asyncio streams; ``reply`` writes each answer."""
 
     def __init__(self, reply: Reply = echo):
+        super().__init__()
         self.reply = reply
-        self.connections = 0
-        self.requests = 0
 
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.connections += 1
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                length = 0
-                for line in head.lower().split(b"\r\n"):
-                    if line.startswith(b"content-length:"):
-                        length = int(line.split(b":")[1])
-                body = await reader.readexactly(length)
-                self.requests += 1
-                close = await self.reply(body, writer)
-                await writer.drain()
-                if close:
-                    break
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            writer.close()
-
-
-@asynccontextmanager
-async def serving(server: RawServer, tls: ssl.SSLContext | None = None) -> AsyncIterator[str]:
-    listening = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=tls)
-    port = listening.sockets[0].getsockname()[1]
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}/"
-    finally:
-        listening.close()
+    async def answer(self, body: bytes, writer: asyncio.StreamWriter) -> bool:
+        return await self.reply(body, writer)
 
 
 def fast_client(**options: object) -> httpx.AsyncClient:
@@ -266,17 +236,7 @@ async def test_max_connections_queue_requests_and_the_pool_timeout_holds() -> No
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 async def test_https_through_asyncios_ssl(tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
-        + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1"]
-        + ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True,
-        capture_output=True,
-    )
-    served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    served.load_cert_chain(cert, key)
-    trusted = ssl.create_default_context(cafile=str(cert))
+    served, trusted = self_signed(tmp_path)
     server = RawServer()
     async with serving(server, served) as url:
         async with fast_client(ssl_context=trusted) as client:
@@ -293,7 +253,7 @@ async def test_https_through_asyncios_ssl(tmp_path: Path) -> None:
 
 def fast_chat_client(base_url: str, **config: object) -> ChatClient:
     settings = {"model": "gpt-4o-mini", "base_url": base_url, "api_key": "k", **config}
-    return ChatClient(LLMConfig(http_transport="fast", **settings))  # type: ignore[arg-type]
+    return ChatClient(LLMConfig(http_transport="fast", **settings))
 
 
 def test_the_transport_is_chosen_once_in_the_config() -> None:
@@ -399,7 +359,7 @@ async def test_transport_failures_map_to_the_same_errors_as_on_httpxs_pool() -> 
     url = f"http://127.0.0.1:{unused_port()}/v1"
     for transport in ("fast", "default"):
         client = ChatClient(
-            LLMConfig(base_url=url, api_key="k", max_attempts=1, http_transport=transport)  # type: ignore[arg-type]
+            LLMConfig(base_url=url, api_key="k", max_attempts=1, http_transport=transport)
         )
         with pytest.raises(EndpointError, match="cannot connect"):
             await client.structured(MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT)
