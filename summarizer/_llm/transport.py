@@ -184,12 +184,14 @@ class PreparedPost:
         self._http = sdk._client
         self._sdk = sdk
         self._head: bytes | None = None  # the request line and headers, for the fast transport
+        self._fast = isinstance(self._http._transport, HTTP11Transport)
 
     async def send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
         """POST ``body`` with ``headers`` added; a refusal raises the SDK's status error,
         a timeout APITimeoutError, any other failure APIConnectionError."""
         content = to_json(body)
-        fast = self._http._transport_for_url(self.url)
+        # asked each call, not kept: respx's httpx mocker swaps the transport in there
+        fast = self._http._transport_for_url(self.url) if self._fast else None
         if isinstance(fast, HTTP11Transport):
             response = await self._send_bytes(fast, content, headers)
         else:
