@@ -430,3 +430,24 @@ async def test_an_idle_connection_past_its_keep_alive_expiry_is_not_reused() -> 
         await asyncio.sleep(0.1)
         assert (await client.post(url, content=b"3")).content == b"3"
     assert server.connections == 2
+
+
+async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:
+    server = RawServer()
+    async with serving(server) as url:
+        for transport in ("fast", "default"):
+            client = ChatClient(
+                LLMConfig(
+                    base_url=url + "v1",
+                    api_key="k",
+                    max_attempts=1,
+                    headers={"x-note": "a\r\nx-injected: yes"},
+                    http_transport=transport,
+                )
+            )
+            with pytest.raises(ModelTransportError, match="connection failed"):
+                await client.structured(
+                    MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT
+                )
+            await client.aclose()
+    assert server.requests == 0
