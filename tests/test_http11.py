@@ -11,7 +11,7 @@ import json
 import logging
 import shutil
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -22,7 +22,9 @@ from summarizer._cli import main
 from summarizer._client import ChatClient
 from summarizer._config import HTTP_TRANSPORT_VARIABLE
 from summarizer._errors import ConfigError, EndpointError, ModelTransportError
+from summarizer._llm import http11
 from summarizer._llm.http11 import HTTP11Transport
+from summarizer._llm.transport import fast_transport_usable
 from summarizer._models import ExtractionDraft
 from summarizer._testing import FakeServer, ScriptedModel, completion
 
@@ -288,12 +290,14 @@ def test_the_fast_client_has_one_pool_and_a_proxy_keeps_httpxs(
     client = fast_chat_client("http://127.0.0.1:1/v1", concurrency=256)
     assert len(client.transport._pool) == 1
     assert isinstance(client.transport._pool[0]._client._transport, HTTP11Transport)
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:3128")
+    for variable in ("no_proxy", "NO_PROXY"):
+        monkeypatch.delenv(variable, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:3128")
     with caplog.at_level(logging.INFO, logger="summarizer.client"):
         proxied = fast_chat_client("http://127.0.0.1:1/v1", concurrency=256)
     assert not isinstance(proxied.transport._pool[0]._client._transport, HTTP11Transport)
     assert len(proxied.transport._pool) > 1
-    assert "https_proxy" in caplog.text and "default transport" in caplog.text
+    assert "http_proxy" in caplog.text and "default transport" in caplog.text
 
 
 def test_the_pipeline_gives_the_same_results_on_both_transports() -> None:
@@ -342,6 +346,7 @@ async def test_refusals_redirects_and_compressed_replies_on_the_fast_path() -> N
         await client.aclose()
     assert reply.value.summary == GOOD["summary"]
     assert len(seen) == 3 and seen[1] == seen[2]  # the redirect sent the same body again
+    assert server.paths == [b"/v1/chat/completions"] * 2 + [b"/v2/chat/completions"]
 
     async def unauthorised(_sent: bytes, writer: asyncio.StreamWriter) -> bool:
         error = b'{"error": {"message": "bad key"}}'
@@ -421,15 +426,122 @@ async def test_a_streamed_reply_through_the_fast_transport() -> None:
     assert client.usage.completion_tokens == 18 and server.connections == 1
 
 
-async def test_an_idle_connection_past_its_keep_alive_expiry_is_not_reused() -> None:
+async def test_an_idle_connection_past_its_keep_alive_expiry_is_not_reused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    now = [1000.0]  # the transport's clock, moved by hand: no race with a slow machine
+    monkeypatch.setattr(http11, "_now", lambda: now[0])
     server = RawServer()
-    limits = httpx.Limits(keepalive_expiry=0.05)
+    limits = httpx.Limits(keepalive_expiry=5.0)
     async with serving(server) as url, fast_client(limits=limits) as client:
         assert (await client.post(url, content=b"1")).content == b"1"
-        assert (await client.post(url, content=b"2")).content == b"2"  # at once: reused
-        await asyncio.sleep(0.1)
+        now[0] += 4.9
+        assert (await client.post(url, content=b"2")).content == b"2"  # within expiry: reused
+        now[0] += 5.1
         assert (await client.post(url, content=b"3")).content == b"3"
     assert server.connections == 2
+
+
+async def test_a_stream_closed_unread_after_its_whole_reply_came_leaves_a_usable_connection() -> (
+    None
+):
+    big = b"x" * (http11.HIGH_WATER + 40_000)
+
+    async def answer(sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        if sent != b"big":
+            writer.write(reply_bytes(sent))
+            return False
+        whole = reply_bytes(big)
+        cut = len(whole) - 40_500  # just under HIGH_WATER first, then the rest
+        writer.write(whole[:cut])
+        await writer.drain()
+        await asyncio.sleep(0.1)
+        writer.write(whole[cut:])
+        return False
+
+    server = RawServer(answer)
+    async with serving(server) as url, fast_client() as client:
+        async with client.stream("POST", url, content=b"big") as response:
+            assert response.status_code == 200
+            await asyncio.sleep(0.4)  # the whole reply is in, unread
+        assert (await client.post(url, content=b"next")).content == b"next"
+        assert (await client.post(url, content=b"big")).content == big
+    assert server.requests == 3
+
+
+async def test_a_corrupt_compressed_reply_is_a_failed_call_as_on_httpxs_pool() -> None:
+    async def corrupt(_sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(reply_bytes(b"not gzip at all", extra=b"content-encoding: gzip\r\n"))
+        return False
+
+    for transport in ("fast", "default"):
+        server = RawServer(corrupt)
+        async with serving(server) as url:
+            client = ChatClient(
+                LLMConfig(
+                    base_url=url + "v1",
+                    api_key="k",
+                    max_attempts=2,
+                    backoff_seconds=0.01,
+                    http_transport=transport,
+                )
+            )
+            with pytest.raises(ModelTransportError):
+                await client.structured(
+                    MESSAGES, ExtractionDraft, template=TEMPLATE, context=CONTEXT
+                )
+            await client.aclose()
+        assert server.requests == 2, transport  # retried, as any broken reply
+
+
+async def test_length_and_chunked_together_read_as_chunked_and_a_streamed_body_is_framed() -> None:
+    async def both(sent: bytes, writer: asyncio.StreamWriter) -> bool:
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: 99\r\ntransfer-encoding: chunked\r\n")
+        writer.write(b"\r\n%x\r\n%s\r\n0\r\n\r\n" % (len(sent), sent))
+        return False
+
+    async def parts() -> AsyncIterator[bytes]:
+        yield b"hello "
+        yield b"world"
+
+    server = RawServer(both)
+    async with serving(server) as url, fast_client() as client:
+        assert (await client.post(url, content=b"abc")).content == b"abc"  # as h11 reads it
+        # a streamed body is sent whole, framed by its length (the server reads by length)
+        assert (await client.post(url, content=parts())).content == b"hello world"
+    assert server.requests == 2
+
+
+def test_the_fast_transport_keeps_to_httpx_for_a_proxied_endpoint_only(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        for variable in (name, name.upper()):
+            monkeypatch.delenv(variable, raising=False)
+    local = LLMConfig(base_url="http://127.0.0.1:9/v1", api_key="k", http_transport="fast")
+    assert fast_transport_usable(local)
+    monkeypatch.setenv("https_proxy", "http://proxy.invalid:3128")
+    assert fast_transport_usable(local)  # an https proxy: not for an http endpoint
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    with caplog.at_level(logging.WARNING, logger="summarizer"):
+        assert not fast_transport_usable(local)
+    assert "proxy is configured" in caplog.text
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert fast_transport_usable(local)  # no_proxy covers the endpoint
+    assert not fast_transport_usable(local.model_copy(update={"http_transport": "default"}))
+
+
+async def test_the_fast_pool_allows_a_connection_per_request_in_flight() -> None:
+    client = ChatClient(
+        LLMConfig(
+            base_url="http://127.0.0.1:9/v1", api_key="k", concurrency=3000, http_transport="fast"
+        )
+    )
+    sdk = client.transport._sdk()
+    pool = sdk._client._transport
+    assert isinstance(pool, HTTP11Transport)
+    assert pool._slots is not None and pool._slots._value == 3000
+    await client.aclose()
 
 
 async def test_a_header_with_a_line_break_is_refused_before_anything_is_sent() -> None:

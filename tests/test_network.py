@@ -36,12 +36,14 @@ class _Server:
         self.close_idle = close_idle
         self.connections = 0
         self.requests = 0
+        self.paths: list[bytes] = []  # each request's target, in order
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.paths.append(head.split(b" ", 2)[1])
                 length = 0
                 for line in head.lower().split(b"\r\n"):
                     if line.startswith(b"content-length:"):

@@ -63,6 +63,10 @@ class Connection(asyncio.Protocol):
 
         self._loop = loop
         self._parser = httptools.HttpResponseParser(self)
+        # Content-Length and chunked both: the chunked framing wins, as in h11 (RFC 9112 6.3)
+        lenient = getattr(self._parser, "set_dangerous_leniencies", None)
+        if lenient is not None:  # httptools >= 0.6.2
+            lenient(lenient_chunked_length=True)
         self._transport: asyncio.Transport | None = None
         self._reply: _Reply | None = None
         self._waiter: asyncio.Future[None] | None = None
@@ -88,7 +92,13 @@ class Connection(asyncio.Protocol):
             self._end(httpx.RemoteProtocolError(f"malformed HTTP reply: {error}"))
             self.close()
             return
-        if self._reply is not None and self._reply.buffered > HIGH_WATER and self._transport:
+        reply = self._reply
+        if (
+            reply is not None
+            and not reply.complete
+            and reply.buffered > HIGH_WATER
+            and (self._transport is not None)
+        ):
             self._reading_paused = True
             self._transport.pause_reading()
 
@@ -245,12 +255,21 @@ class Connection(asyncio.Protocol):
         self.keep_alive = False
 
     def finish(self) -> None:
-        """The reply is read: ready for the next request."""
+        """The reply is read (or the rest of it dropped): ready for the next request, with
+        reading on, so the next reply and a close while idle are seen."""
         self._reply = None
-        self.idle_since = time.monotonic()
+        self.idle_since = _now()
+        if self._reading_paused and self._transport is not None:
+            self._reading_paused = False
+            self._transport.resume_reading()
 
 
 _TIMED_OUT: Any = object()
+
+
+def _now() -> float:
+    """The clock of keep-alive expiry (a function, so a test can move it)."""
+    return time.monotonic()
 
 
 def _expire(waiter: asyncio.Future[Any]) -> None:
@@ -320,6 +339,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
     ):
         limits = limits or httpx.Limits()
         self._ssl = ssl_context
+        self._alpn_set = False
         self._max_idle = limits.max_keepalive_connections
         self._expiry = limits.keepalive_expiry
         self._slots = asyncio.Semaphore(limits.max_connections) if limits.max_connections else None
@@ -397,7 +417,7 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
 
     def _idle_connection(self, origin: Origin) -> Connection | None:
         idle = self._idle.get(origin)
-        now = time.monotonic()
+        now = _now()
         while idle:
             connection = idle.pop()
             self._idle_count -= 1
@@ -407,12 +427,22 @@ class HTTP11Transport(httpx.AsyncBaseTransport):
             connection.close()
         return None
 
+    def _tls_context(self) -> ssl.SSLContext:
+        """The one TLS context of every connection (building one reads the CA bundle: tens
+        of ms), offering HTTP/1.1 by ALPN as httpcore does."""
+        if self._ssl is None:
+            self._ssl = httpx.create_ssl_context()
+        if not self._alpn_set:
+            self._ssl.set_alpn_protocols(["http/1.1"])
+            self._alpn_set = True
+        return self._ssl
+
     async def _connect(self, origin: Origin, timeout: float | None) -> Connection:
         scheme, host, port = origin
         loop = asyncio.get_running_loop()
         tls: ssl.SSLContext | None = None
         if scheme == b"https":
-            tls = self._ssl or httpx.create_ssl_context()
+            tls = self._tls_context()
         name = host.decode("ascii")
         try:
             _, connection = await asyncio.wait_for(
@@ -466,11 +496,18 @@ async def _body(request: httpx.Request) -> bytes:
 
 
 def _request_bytes(request: httpx.Request, body: bytes) -> bytes:
-    """The request line, headers and body, as sent."""
+    """The request line, headers and body, as sent. The body is sent whole, so it is
+    framed by its length (a streamed body's ``Transfer-Encoding: chunked`` is replaced)."""
     url = request.url
     lines = [request.method.encode("ascii"), b" ", url.raw_path, b" HTTP/1.1\r\n"]
+    framed = False
     for name, value in request.headers.raw:
+        if name.lower() in (b"content-length", b"transfer-encoding"):
+            framed = True
+            continue
         lines += (name, b": ", value, b"\r\n")
+    if framed or body:
+        lines.append(b"content-length: %d\r\n" % len(body))
     lines.append(b"\r\n")
     lines.append(body)
     return b"".join(lines)

@@ -230,8 +230,8 @@ class PreparedPost:
         self, fast: HTTP11Transport, content: bytes, headers: dict[str, str]
     ) -> httpx.Response:
         """The same POST written out as bytes, straight to the fast transport: no httpx
-        request, client or cookie jar in the way. A redirect is sent again through the
-        httpx client, which follows it."""
+        request, client or cookie jar in the way. A redirect's target is asked through the
+        httpx client, as the default transport would."""
         try:
             if self._head is None:
                 self._head = _head_lines(self.url, self.headers)
@@ -244,10 +244,15 @@ class PreparedPost:
             raise openai.APITimeoutError(request=self._request(content, headers)) from error
         except Exception as error:
             raise openai.APIConnectionError(request=self._request(content, headers)) from error
-        if 300 <= status < 400:
-            return await self._send_request(self._request(content, headers))
-        request = self._request(content, headers) if status >= 400 else None
-        return httpx.Response(status, headers=reply_headers, content=reply, request=request)
+        request = self._request(content, headers) if status >= 300 else None
+        try:  # decodes the body (gzip, deflate): a corrupt one is a failed call, as in httpx
+            response = httpx.Response(status, headers=reply_headers, content=reply, request=request)
+        except Exception as error:
+            raise openai.APIConnectionError(request=self._request(content, headers)) from error
+        if request is not None and 300 <= status < 400 and "location" in response.headers:
+            # the redirect's target through the httpx client, which follows any further ones
+            return await self._send_request(self._http._build_redirect_request(request, response))
+        return response
 
 
 def _head_lines(url: httpx.URL, headers: list[tuple[str, str]]) -> bytes:
@@ -274,18 +279,22 @@ def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
 
 def fast_transport_usable(config: LLMConfig) -> bool:
     """Whether ``config`` asks for the fast HTTP transport and it can serve: not when the
-    environment names a proxy, which only httpx's own transport honours (logged)."""
+    environment names a proxy for the endpoint (its scheme's or ``all_proxy``, unless
+    ``no_proxy`` covers its host), which only httpx's own transport honours (a warning)."""
     if config.http_transport != "fast":
         return False
+    url = httpx.URL(config.base_url or "https://api.openai.com/v1")
     proxies = urllib.request.getproxies()
-    named = sorted(scheme for scheme in ("http", "https", "all") if proxies.get(scheme))
-    if named:
-        logger.info(
-            "a proxy is configured (%s): httpx's default transport is used, not the fast one",
-            ", ".join(f"{scheme}_proxy" for scheme in named),
-        )
-        return False
-    return True
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(url.netloc.decode()):
+        return True
+    logger.warning(
+        "a proxy is configured for %s (%s_proxy): httpx's default transport is used, "
+        "not the fast one, which cannot go through a proxy",
+        redact_url(str(url)),
+        url.scheme if proxies.get(url.scheme) else "all",
+    )
+    return False
 
 
 def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
@@ -392,7 +401,9 @@ class Transport:
         return HTTP11Transport(
             ssl_context=self._tls,
             limits=httpx.Limits(
-                max_connections=limits.max_connections,
+                # at least one connection per request in flight (the default's shards
+                # each allow the SDK's limit)
+                max_connections=max(limits.max_connections or 0, self.config.concurrency),
                 max_keepalive_connections=idle,
                 keepalive_expiry=limits.keepalive_expiry,
             ),
