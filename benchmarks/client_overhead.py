@@ -65,12 +65,24 @@ def articles(count: int) -> list[Any]:
     return [Document.from_text(text, id=f"article-{i:04d}") for i, text in enumerate(texts)]
 
 
+FIXED_VARIABLE = "CLIENT_OVERHEAD_FIXED"  # set by the driver for --width fixed
+
+
+def adaptive_option() -> dict[str, Any]:
+    """``--width fixed``: every slot from the first call (no adaptive ramp)."""
+    return {"adaptive_concurrency": False} if os.environ.get(FIXED_VARIABLE) else {}
+
+
 def summarizer_for(base_url: str, concurrency: int, **options: Any) -> Any:
     from summarizer import LLMConfig, Summarizer, SummarizerConfig
     from summarizer._client import freeze_startup_objects
 
     llm = LLMConfig(
-        model="gpt-4o-mini", base_url=base_url, api_key="unused", concurrency=concurrency
+        model="gpt-4o-mini",
+        base_url=base_url,
+        api_key="unused",
+        concurrency=concurrency,
+        **adaptive_option(),
     )
     summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False), **options)
     freeze_startup_objects()  # as `summarizer run` does: the benchmark owns its process
@@ -222,7 +234,11 @@ def client_calls(
 
     async def go() -> int:
         config = LLMConfig(
-            model="gpt-4o-mini", base_url=base_url, api_key="unused", concurrency=width
+            model="gpt-4o-mini",
+            base_url=base_url,
+            api_key="unused",
+            concurrency=width,
+            **adaptive_option(),
         )
         client = ChatClient(config)
         freeze_startup_objects()  # as `summarizer run` does
@@ -371,8 +387,12 @@ def measure_in_child(
     client_only: bool,
     loop: str,
     transport: str,
+    width: str = "adaptive",
 ) -> dict[str, Any]:
     env = dict(os.environ, SUMMARIZER_HTTP_TRANSPORT=transport)
+    env.pop(FIXED_VARIABLE, None)
+    if width == "fixed":
+        env[FIXED_VARIABLE] = "1"
     if source is not None:  # import summarizer from another checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     command = [sys.executable, str(HERE), "run", "--url", url]
@@ -411,8 +431,8 @@ def drive(args: argparse.Namespace) -> None:
             server, url = start_server(replies, latency)
             try:
                 for concurrency in args.concurrency:
-                    for (label, source), loop, transport in itertools.product(
-                        variants, args.loop, args.transport
+                    for (label, source), loop, transport, width in itertools.product(
+                        variants, args.loop, args.transport, args.width
                     ):
                         profile = concurrency in args.profile
                         row = measure_in_child(
@@ -424,8 +444,10 @@ def drive(args: argparse.Namespace) -> None:
                             args.client_only,
                             loop,
                             transport,
+                            width,
                         )
-                        name = f"{label} ({row['loop']}, {transport})"
+                        name = f"{label} ({row['loop']}, {transport}"
+                        name += ", fixed width)" if width == "fixed" else ")"
                         report(row, latency, concurrency, name)
             finally:
                 server.terminate()
@@ -476,6 +498,14 @@ def main() -> None:
         choices=("default", "fast"),
         default=["default"],
         help="the client's HTTP transport (SUMMARIZER_HTTP_TRANSPORT); several side by side",
+    )
+    parser.add_argument(
+        "--width",
+        nargs="+",
+        choices=("adaptive", "fixed"),
+        default=["adaptive"],
+        help="adaptive: the client's default ramp from half the width; fixed: every slot "
+        "from the first call (adaptive_concurrency=False, --fixed-concurrency)",
     )
     parser.add_argument(
         "--variants-only", action="store_true", help="measure the --variant trees, not this one"
