@@ -5,6 +5,7 @@
         --profile 256          # where the client's CPU goes (pyinstrument), per call
     python benchmarks/client_overhead.py ... --variant before=/path/to/old/checkout
     python benchmarks/client_overhead.py ... --loop asyncio uvloop   # both loops, side by side
+    python benchmarks/client_overhead.py ... --transport default fast  # both HTTP transports
 
 The replies are rendered once, before anything is timed: the corpus goes through the
 pipeline in-process against the :class:`~summarizer._testing.ScriptedModel` (an
@@ -21,7 +22,9 @@ a source tree (another checkout) to compare side by side: its rows run interleav
 this tree's, against the same server. ``--loop`` picks the client's event loop: ``auto``
 (the default) is the one the tree's own command line would use (uvloop when installed and
 the tree chooses loops, :mod:`summarizer._eventloop`; asyncio for a tree that does not),
-``asyncio`` and ``uvloop`` force one; several run side by side. The machine's load average
+``asyncio`` and ``uvloop`` force one; several run side by side. ``--transport`` does the same
+for the HTTP transport (``SUMMARIZER_HTTP_TRANSPORT`` in the client's process: ``default``
+is httpx's pool, ``fast`` the httptools one of the ``fast`` extra). The machine's load average
 is printed with each row: on a shared machine, CPU per call is the robust number and wall
 time is not.
 """
@@ -62,12 +65,24 @@ def articles(count: int) -> list[Any]:
     return [Document.from_text(text, id=f"article-{i:04d}") for i, text in enumerate(texts)]
 
 
+FIXED_VARIABLE = "CLIENT_OVERHEAD_FIXED"  # set by the driver for --width fixed
+
+
+def adaptive_option() -> dict[str, Any]:
+    """``--width fixed``: every slot from the first call (no adaptive ramp)."""
+    return {"adaptive_concurrency": False} if os.environ.get(FIXED_VARIABLE) else {}
+
+
 def summarizer_for(base_url: str, concurrency: int, **options: Any) -> Any:
     from summarizer import LLMConfig, Summarizer, SummarizerConfig
     from summarizer._client import freeze_startup_objects
 
     llm = LLMConfig(
-        model="gpt-4o-mini", base_url=base_url, api_key="unused", concurrency=concurrency
+        model="gpt-4o-mini",
+        base_url=base_url,
+        api_key="unused",
+        concurrency=concurrency,
+        **adaptive_option(),
     )
     summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False), **options)
     freeze_startup_objects()  # as `summarizer run` does: the benchmark owns its process
@@ -219,7 +234,11 @@ def client_calls(
 
     async def go() -> int:
         config = LLMConfig(
-            model="gpt-4o-mini", base_url=base_url, api_key="unused", concurrency=width
+            model="gpt-4o-mini",
+            base_url=base_url,
+            api_key="unused",
+            concurrency=width,
+            **adaptive_option(),
         )
         client = ChatClient(config)
         freeze_startup_objects()  # as `summarizer run` does
@@ -367,8 +386,13 @@ def measure_in_child(
     profile: bool,
     client_only: bool,
     loop: str,
+    transport: str,
+    width: str = "adaptive",
 ) -> dict[str, Any]:
-    env = dict(os.environ)
+    env = dict(os.environ, SUMMARIZER_HTTP_TRANSPORT=transport)
+    env.pop(FIXED_VARIABLE, None)
+    if width == "fixed":
+        env[FIXED_VARIABLE] = "1"
     if source is not None:  # import summarizer from another checkout
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [source, env.get("PYTHONPATH")]))
     command = [sys.executable, str(HERE), "run", "--url", url]
@@ -407,12 +431,24 @@ def drive(args: argparse.Namespace) -> None:
             server, url = start_server(replies, latency)
             try:
                 for concurrency in args.concurrency:
-                    for (label, source), loop in itertools.product(variants, args.loop):
+                    for (label, source), loop, transport, width in itertools.product(
+                        variants, args.loop, args.transport, args.width
+                    ):
                         profile = concurrency in args.profile
                         row = measure_in_child(
-                            source, url, args.articles, concurrency, profile, args.client_only, loop
+                            source,
+                            url,
+                            args.articles,
+                            concurrency,
+                            profile,
+                            args.client_only,
+                            loop,
+                            transport,
+                            width,
                         )
-                        report(row, latency, concurrency, f"{label} ({row['loop']})")
+                        name = f"{label} ({row['loop']}, {transport}"
+                        name += ", fixed width)" if width == "fixed" else ")"
+                        report(row, latency, concurrency, name)
             finally:
                 server.terminate()
                 server.wait()
@@ -455,6 +491,21 @@ def main() -> None:
         choices=LOOPS,
         default=["auto"],
         help="the client's event loop (auto: what the tree's command line uses)",
+    )
+    parser.add_argument(
+        "--transport",
+        nargs="+",
+        choices=("default", "fast"),
+        default=["default"],
+        help="the client's HTTP transport (SUMMARIZER_HTTP_TRANSPORT); several side by side",
+    )
+    parser.add_argument(
+        "--width",
+        nargs="+",
+        choices=("adaptive", "fixed"),
+        default=["adaptive"],
+        help="adaptive: the client's default ramp from half the width; fixed: every slot "
+        "from the first call (adaptive_concurrency=False, --fixed-concurrency)",
     )
     parser.add_argument(
         "--variants-only", action="store_true", help="measure the --variant trees, not this one"

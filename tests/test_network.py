@@ -36,27 +36,34 @@ class _Server:
         self.close_idle = close_idle
         self.connections = 0
         self.requests = 0
+        self.paths: list[bytes] = []  # each request's target, in order
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
+                self.paths.append(head.split(b" ", 2)[1])
                 length = 0
                 for line in head.lower().split(b"\r\n"):
                     if line.startswith(b"content-length:"):
                         length = int(line.split(b":")[1])
-                await reader.readexactly(length)
+                body = await reader.readexactly(length)
                 self.requests += 1
-                await asyncio.sleep(self.delay)
-                writer.write(REPLY)
+                close = await self.answer(body, writer)
                 await writer.drain()
-                if self.close_idle:
+                if close:
                     break
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
+
+    async def answer(self, body: bytes, writer: asyncio.StreamWriter) -> bool:  # noqa: ARG002
+        """Write the reply to one request; True closes the connection after it."""
+        await asyncio.sleep(self.delay)
+        writer.write(REPLY)
+        return self.close_idle
 
 
 @asynccontextmanager
@@ -109,9 +116,10 @@ async def test_timeouts_and_refusals_are_httpx_errors() -> None:
             await client.get(f"http://127.0.0.1:{port}/")
 
 
-@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
-async def test_https_goes_through_the_same_sockets(tmp_path: Path) -> None:
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+def self_signed(folder: Path) -> tuple[ssl.SSLContext, ssl.SSLContext]:
+    """A server's TLS context for 127.0.0.1 with a fresh self-signed certificate, and a
+    client's context that trusts it (needs the openssl command)."""
+    key, cert = folder / "key.pem", folder / "cert.pem"
     subprocess.run(
         ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]
         + ["-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1"]
@@ -121,7 +129,12 @@ async def test_https_goes_through_the_same_sockets(tmp_path: Path) -> None:
     )
     served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     served.load_cert_chain(cert, key)
-    trusted = ssl.create_default_context(cafile=str(cert))
+    return served, ssl.create_default_context(cafile=str(cert))
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
+async def test_https_goes_through_the_same_sockets(tmp_path: Path) -> None:
+    served, trusted = self_signed(tmp_path)
     server = _Server()
     async with serving(server, served) as url:
         async with asyncio_client(verify=trusted) as client:
@@ -134,7 +147,7 @@ async def test_https_goes_through_the_same_sockets(tmp_path: Path) -> None:
 
 
 def test_the_clients_own_pools_use_the_asyncio_backend_and_a_given_client_is_left_alone() -> None:
-    client = make_client(concurrency=8)
+    client = make_client(concurrency=8, http_transport="default")  # the fast one has no httpcore
     for sdk in client.transport._pool:
         pool = sdk._client._transport._pool  # type: ignore[attr-defined]
         assert isinstance(pool, httpcore.AsyncConnectionPool)

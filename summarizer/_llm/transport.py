@@ -25,6 +25,7 @@ import math
 import re
 import ssl
 import time
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -50,6 +51,7 @@ from summarizer._errors import (
 from summarizer._llm.accounting import Accountant
 from summarizer._llm.completion import ChatReply, UnusableReply, read_reply
 from summarizer._llm.context import CallContext, error_context
+from summarizer._llm.http11 import HTTP11Transport
 from summarizer._llm.modes import ModeRejected, rejects_mode
 from summarizer._llm.network import use_asyncio_sockets
 from summarizer._llm.redact import Redactor, redact_url, url_secrets
@@ -181,33 +183,86 @@ class PreparedPost:
         self.extensions = dict(template.extensions)
         self._http = sdk._client
         self._sdk = sdk
+        self._head: bytes | None = None  # the request line and headers, for the fast transport
+        self._fast = isinstance(self._http._transport, HTTP11Transport)
 
     async def send(self, body: dict[str, Any], headers: dict[str, str]) -> httpx.Response:
         """POST ``body`` with ``headers`` added; a refusal raises the SDK's status error,
         a timeout APITimeoutError, any other failure APIConnectionError."""
-        if headers:
-            names = {name.lower() for name in headers}
-            merged = [h for h in self.headers if h[0] not in names] + list(headers.items())
+        content = to_json(body)
+        # asked each call, not kept: respx's httpx mocker swaps the transport in there
+        fast = self._http._transport_for_url(self.url) if self._fast else None
+        if isinstance(fast, HTTP11Transport):
+            response = await self._send_bytes(fast, content, headers)
         else:
-            merged = self.headers
-        request = httpx.Request(
+            response = await self._send_request(self._request(content, headers))
+        if response.is_error:
+            raise self._sdk._make_status_error_from_response(response)
+        return response
+
+    def _merged(self, headers: dict[str, str]) -> list[tuple[str, str]]:
+        if not headers:
+            return self.headers
+        names = {name.lower() for name in headers}
+        return [h for h in self.headers if h[0] not in names] + list(headers.items())
+
+    def _request(self, content: bytes, headers: dict[str, str]) -> httpx.Request:
+        return httpx.Request(
             "POST",
             self.url,
-            headers=merged,
-            content=to_json(body),
+            headers=self._merged(headers),
+            content=content,
             extensions=dict(self.extensions),
         )
+
+    async def _send_request(self, request: httpx.Request) -> httpx.Response:
+        """``request`` through the SDK's httpx client, its errors the SDK's."""
         try:
-            response = await self._http.send(request)
+            return await self._http.send(request)
         except httpx.TimeoutException as error:
             raise openai.APITimeoutError(request=request) from error
         except openai.OpenAIError:
             raise
         except Exception as error:
             raise openai.APIConnectionError(request=request) from error
-        if response.is_error:
-            raise self._sdk._make_status_error_from_response(response)
+
+    async def _send_bytes(
+        self, fast: HTTP11Transport, content: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """The same POST written out as bytes, straight to the fast transport: no httpx
+        request, client or cookie jar in the way. A redirect's target is asked through the
+        httpx client, as the default transport would."""
+        try:
+            if self._head is None:
+                self._head = _head_lines(self.url, self.headers)
+            head = _head_lines(self.url, self._merged(headers)) if headers else self._head
+            data = b"%scontent-length: %d\r\n\r\n%s" % (head, len(content), content)
+            status, reply_headers, reply = await fast.send_bytes(
+                self.url, data, self.extensions.get("timeout", {})
+            )
+        except httpx.TimeoutException as error:
+            raise openai.APITimeoutError(request=self._request(content, headers)) from error
+        except Exception as error:
+            raise openai.APIConnectionError(request=self._request(content, headers)) from error
+        request = self._request(content, headers) if status >= 300 else None
+        try:  # decodes the body (gzip, deflate): a corrupt one is a failed call, as in httpx
+            response = httpx.Response(status, headers=reply_headers, content=reply, request=request)
+        except Exception as error:
+            raise openai.APIConnectionError(request=self._request(content, headers)) from error
+        if request is not None and 300 <= status < 400 and "location" in response.headers:
+            # the redirect's target through the httpx client, which follows any further ones
+            return await self._send_request(self._http._build_redirect_request(request, response))
         return response
+
+
+def _head_lines(url: httpx.URL, headers: list[tuple[str, str]]) -> bytes:
+    """A POST's request line and ``headers``, as written on the wire (ASCII, as httpx);
+    ValueError for a line break in a header (h11 refuses those too)."""
+    if any("\r" in name + value or "\n" in name + value for name, value in headers):
+        raise ValueError("a header holds a line break")
+    lines = [b"POST " + url.raw_path + b" HTTP/1.1\r\n"]
+    lines += [f"{name}: {value}\r\n".encode("ascii") for name, value in headers]
+    return b"".join(lines)
 
 
 def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
@@ -220,6 +275,26 @@ def prepared_post(sdk: openai.AsyncOpenAI) -> PreparedPost | None:
     if type(sdk) is not openai.AsyncOpenAI or any(hook is not None for hook in per_request):
         return None
     return PreparedPost(sdk)
+
+
+def fast_transport_usable(config: LLMConfig) -> bool:
+    """Whether ``config`` asks for the fast HTTP transport and it can serve: not when the
+    environment names a proxy for the endpoint (its scheme's or ``all_proxy``, unless
+    ``no_proxy`` covers its host), which only httpx's own transport honours (a warning)."""
+    if config.http_transport != "fast":
+        return False
+    url = httpx.URL(config.base_url or "https://api.openai.com/v1")
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(url.scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(url.netloc.decode()):
+        return True
+    logger.warning(
+        "a proxy is configured for %s (%s_proxy): httpx's default transport is used, "
+        "not the fast one, which cannot go through a proxy",
+        redact_url(str(url)),
+        url.scheme if proxies.get(url.scheme) else "all",
+    )
+    return False
 
 
 def _request_of(error: httpx.TransportError, endpoint: str) -> httpx.Request:
@@ -274,7 +349,13 @@ class Transport:
         # to the shard with the fewest in flight, so no pool holds more than
         # POOL_SHARD_SIZE connections; the shards share one TLS context (building one
         # reads the CA bundle: tens of ms each).
-        shards = 1 if http_client else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        # The fast transport's pool costs the same at any width: one client is enough.
+        self._fast = http_client is None and fast_transport_usable(config)
+        shards = (
+            1
+            if http_client or self._fast
+            else max(1, math.ceil(config.concurrency / POOL_SHARD_SIZE))
+        )
         self._shards = shards
         self._tls: ssl.SSLContext | None = None
         self._prepared: dict[openai.AsyncOpenAI, PreparedPost | None] = {}
@@ -298,8 +379,11 @@ class Transport:
         if common["http_client"] is None:  # the SDK's default client, with the shared TLS
             if self._tls is None:
                 self._tls = httpx.create_ssl_context()
-            http = openai.DefaultAsyncHttpxClient(verify=self._tls)
-            use_asyncio_sockets(http)
+            if self._fast:
+                http = openai.DefaultAsyncHttpxClient(transport=self._fast_transport())
+            else:
+                http = openai.DefaultAsyncHttpxClient(verify=self._tls)
+                use_asyncio_sockets(http)
             common["http_client"] = http
         if self.config.azure_api_version:
             return openai.AsyncAzureOpenAI(
@@ -309,6 +393,20 @@ class Transport:
             )
         return openai.AsyncOpenAI(
             base_url=self.config.base_url, organization=self.config.organization, **common
+        )
+
+    def _fast_transport(self) -> httpx.AsyncBaseTransport:
+        limits = openai.DEFAULT_CONNECTION_LIMITS
+        idle = max(limits.max_keepalive_connections or 0, self.config.concurrency)
+        return HTTP11Transport(
+            ssl_context=self._tls,
+            limits=httpx.Limits(
+                # at least one connection per request in flight (the default's shards
+                # each allow the SDK's limit)
+                max_connections=max(limits.max_connections or 0, self.config.concurrency),
+                max_keepalive_connections=idle,
+                keepalive_expiry=limits.keepalive_expiry,
+            ),
         )
 
     def _sdk(self) -> openai.AsyncOpenAI:
