@@ -23,7 +23,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.digest_scale import articles, corpus  # noqa: E402
+from benchmarks.digest_scale import ROSE, articles, corpus  # noqa: E402
 from tests.test_digest_scale import copied_seeds  # noqa: E402
 
 
@@ -59,6 +59,10 @@ async def seed_results(density: float) -> tuple[list[Any], list[Any]]:
 
 
 async def run(sizes: list[int]) -> None:
+    # the corpus takes RoSE's articles from beside the repository when they are there:
+    # compare only runs that say the same here
+    rose = ROSE.read_bytes() if ROSE.exists() else None
+    print("RoSE articles:", hashlib.sha1(rose).hexdigest() if rose else f"absent ({ROSE})")
     for size in sizes:
         for stream in (True, False):
             name = f"corpus {size} {'streamed' if stream else 'lists'}"

@@ -3,13 +3,14 @@ the cycle collector's state (review of the streamed digest)."""
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
@@ -167,6 +168,41 @@ async def test_cyclic_garbage_made_before_a_digest_of_lists_is_not_moved_to_the_
     await build_digest(results, documents)
     gc.collect(1)  # the young generations only: no full collection
     assert not [o for o in gc.get_objects() if type(o) is _Cycle]
+
+
+class _LazyTexts(Mapping[str, str]):
+    """Texts read on access (from disk, say): the caller's code, run inside the digest."""
+
+    def __init__(self, texts: dict[str, str]):
+        self._texts = texts
+
+    def __getitem__(self, key: str) -> str:
+        _Cycle()  # e.g. a parser leaving a reference cycle behind per file
+        return self._texts[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._texts)
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+
+async def test_cyclic_garbage_of_a_lazy_mapping_and_of_the_digest_itself_is_freed_young(
+    seeds_dir: Path,
+) -> None:
+    results, documents = await _seeds(seeds_dir)
+
+    def libraries() -> int:  # ctypes' library handles alive (each one is a small cycle)
+        return sum(isinstance(o, ctypes.CDLL) for o in gc.get_objects())
+
+    await build_digest(results, documents)
+    gc.collect()
+    before = libraries()
+    for _ in range(3):
+        await build_digest(results, _LazyTexts({d.id: d.text for d in documents}))
+    gc.collect(1)  # the young generations only: no full collection
+    assert not [o for o in gc.get_objects() if type(o) is _Cycle]
+    assert libraries() == before  # the digest's own: none left for a full collection
 
 
 async def test_worker_processes_read_the_same_names_and_words(

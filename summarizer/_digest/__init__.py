@@ -15,8 +15,9 @@ contradictions; every quote shown is the article's own text at its span.
 
 from __future__ import annotations
 
+import functools
 import gc
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -168,13 +169,22 @@ def _give_back_freed_memory() -> None:
     nothing). The signatures' name sets are freed after clustering, but their pages stay
     in the heap, where the digest's outputs (Python's own small-object arenas) never reuse
     them: 100-200 MB of the process's peak at 100,000 articles."""
+    trim = _malloc_trim()
+    if trim is not None:  # not glibc: the pages stay
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's ``malloc_trim``, looked up once (each ``ctypes.CDLL`` makes a small reference
+    cycle: the digest makes none of its own)."""
     try:
         import ctypes
 
-        trim = ctypes.CDLL(None).malloc_trim  # the process's own C library
-    except (ImportError, OSError, AttributeError, TypeError):  # not glibc: the pages stay
-        return
-    trim(0)
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # the process's C library
+    except (ImportError, OSError, AttributeError, TypeError):
+        return None
+    return trim
 
 
 @contextmanager
@@ -229,9 +239,9 @@ async def build_digest(
     article with that id). Of several documents with one id the **first** text wins (a
     stream cannot know the last without reading everything); one with a different text
     is logged as a warning (logger ``summarizer.digest``) naming the id."""
-    caller_runs = not (  # the caller's generators run in the digest
-        isinstance(results, Sequence) and isinstance(documents, Sequence | Mapping)
-    )
+    # the caller's code (generators, a lazy mapping) runs inside the digest unless the
+    # input is built-in containers
+    caller_runs = not (type(results) in (list, tuple) and type(documents) in (list, tuple, dict))
     with _collector_paused(collect_first=True, caller_runs=caller_runs):
         read = read_corpus(results, documents)
         clusters = cluster(read.signatures)
