@@ -6,6 +6,7 @@
     python benchmarks/client_overhead.py ... --variant before=/path/to/old/checkout
     python benchmarks/client_overhead.py ... --loop asyncio uvloop   # both loops, side by side
     python benchmarks/client_overhead.py ... --transport default fast  # both HTTP transports
+    python benchmarks/client_overhead.py ... --runs first later  # a first run, then the next
 
 The replies are rendered once, before anything is timed: the corpus goes through the
 pipeline in-process against the :class:`~summarizer._testing.ScriptedModel` (an
@@ -27,6 +28,13 @@ for the HTTP transport (``SUMMARIZER_HTTP_TRANSPORT`` in the client's process: `
 is httpx's pool, ``fast`` the httptools one of the ``fast`` extra). The machine's load average
 is printed with each row: on a shared machine, CPU per call is the robust number and wall
 time is not.
+
+``--runs``: ``first`` is a client meeting the endpoint for the first time (it probes the
+structured-output mode with one request while the others wait, and its adaptive level
+starts at half the width); ``later`` is the next run against the same endpoint, which
+starts from what the first one left in ``endpoints.json`` (the mode, and the width it
+reached), as ``summarizer run`` does with its cache on. With ``later``, each row's first run
+is measured too, with a state file of its own.
 """
 
 from __future__ import annotations
@@ -73,7 +81,16 @@ def adaptive_option() -> dict[str, Any]:
     return {"adaptive_concurrency": False} if os.environ.get(FIXED_VARIABLE) else {}
 
 
-def summarizer_for(base_url: str, concurrency: int, **options: Any) -> Any:
+def endpoint_state(path: str | None) -> Any:
+    """The ``endpoints.json`` at ``path`` (None: no state, a first contact every run)."""
+    if path is None:
+        return None
+    from summarizer._endpoints import EndpointState
+
+    return EndpointState(Path(path))
+
+
+def summarizer_for(base_url: str, concurrency: int, state: Any = None, **options: Any) -> Any:
     from summarizer import LLMConfig, Summarizer, SummarizerConfig
     from summarizer._client import freeze_startup_objects
 
@@ -84,7 +101,17 @@ def summarizer_for(base_url: str, concurrency: int, **options: Any) -> Any:
         concurrency=concurrency,
         **adaptive_option(),
     )
-    summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache=False), **options)
+    config = SummarizerConfig(engine="llm", llm=llm, cache=False)
+    if state is None:
+        summarizer = Summarizer(config, **options)
+    else:  # as make_engine, with the state file but no reply cache (not what is measured)
+        from summarizer._client import ChatClient
+        from summarizer._engines import LLMEngine
+
+        resolved = config.resolve()
+        assert resolved.llm is not None
+        client = ChatClient(resolved.llm, state=state, **options)
+        summarizer = Summarizer(config, engine=LLMEngine(client, resolved.config))
     freeze_startup_objects()  # as `summarizer run` does: the benchmark owns its process
     return summarizer
 
@@ -192,11 +219,11 @@ def serve(replies_path: Path, latency: float) -> None:
 # -- one measured run, in a process of its own ----------------------------------------------
 
 
-async def pipeline_calls(base_url: str, documents: list[Any], width: int) -> int:
+async def pipeline_calls(base_url: str, documents: list[Any], width: int, state: Any = None) -> int:
     """Summarise ``documents`` through the whole pipeline; the model calls it made."""
     from summarizer._models import DocumentSummary
 
-    summarizer = summarizer_for(base_url, width)
+    summarizer = summarizer_for(base_url, width, state)
     results = await summarizer.asummarize_many(documents)
     await summarizer.aclose()
     ok = [r for r in results if isinstance(r, DocumentSummary)]
@@ -220,7 +247,11 @@ def client_prompts(documents: list[Any]) -> list[list[dict[str, str]]]:
 
 
 def client_calls(
-    base_url: str, documents: list[Any], prompts: list[list[dict[str, str]]], width: int
+    base_url: str,
+    documents: list[Any],
+    prompts: list[list[dict[str, str]]],
+    width: int,
+    state: Any = None,
 ) -> Any:
     """The same extract calls straight through ``ChatClient.structured`` on ``prompts``
     (:func:`client_prompts`): the client alone, without normalising or grounding."""
@@ -240,7 +271,7 @@ def client_calls(
             concurrency=width,
             **adaptive_option(),
         )
-        client = ChatClient(config)
+        client = ChatClient(config, state=state) if state is not None else ChatClient(config)
         freeze_startup_objects()  # as `summarizer run` does
         slots = asyncio.Semaphore(width)
 
@@ -276,22 +307,29 @@ def loop_factory(loop: str) -> Any:
 
 
 def run(
-    base_url: str, count: int, concurrency: int, profile: bool, client_only: bool, loop: str
+    base_url: str,
+    count: int,
+    concurrency: int,
+    profile: bool,
+    client_only: bool,
+    loop: str,
+    state_path: str | None = None,
 ) -> None:
     documents = articles(count)
     prompts = client_prompts(documents) if client_only else []
     factory = loop_factory(loop)
 
-    def measure(docs: list[Any], width: int) -> int:
+    def measure(docs: list[Any], width: int, state: Any = None) -> int:
         work = (
-            client_calls(base_url, docs, prompts[: len(docs)], width)
+            client_calls(base_url, docs, prompts[: len(docs)], width, state)
             if client_only
-            else pipeline_calls(base_url, docs, width)
+            else pipeline_calls(base_url, docs, width, state)
         )
         with asyncio.Runner(loop_factory=factory) as runner:  # type: ignore[attr-defined,unused-ignore]
             return int(runner.run(work))
 
-    measure(documents[:4], 4)  # warm-up: imports, encodings, templates
+    measure(documents[:4], 4)  # warm-up: imports, encodings, templates (no state kept)
+    state = endpoint_state(state_path)
     profiler = None
     if profile:
         from pyinstrument import Profiler
@@ -299,7 +337,7 @@ def run(
         profiler = Profiler(interval=0.0005, async_mode="disabled")
         profiler.start()
     cpu, started = time.process_time(), time.perf_counter()
-    calls = measure(documents, concurrency)
+    calls = measure(documents, concurrency, state)
     wall, cpu = time.perf_counter() - started, time.process_time() - cpu
     row: dict[str, Any] = {
         "loop": "uvloop" if factory is not None else "asyncio",
@@ -388,6 +426,7 @@ def measure_in_child(
     loop: str,
     transport: str,
     width: str = "adaptive",
+    state: Path | None = None,
 ) -> dict[str, Any]:
     env = dict(os.environ, SUMMARIZER_HTTP_TRANSPORT=transport)
     env.pop(FIXED_VARIABLE, None)
@@ -400,6 +439,7 @@ def measure_in_child(
     command += ["--profile"] if profile else []
     command += ["--client-only"] if client_only else []
     command += ["--loop", loop]
+    command += ["--state", str(state)] if state is not None else []
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"run failed ({source or 'this tree'}): {done.stderr[-2000:]}")
@@ -427,6 +467,7 @@ def drive(args: argparse.Namespace) -> None:
             "| wall / wave bound | client CPU s | CPU ms / call | peak RSS MB | load avg |"
         )
         print("|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+        states = itertools.count()
         for latency in args.latency:
             server, url = start_server(replies, latency)
             try:
@@ -435,20 +476,28 @@ def drive(args: argparse.Namespace) -> None:
                         variants, args.loop, args.transport, args.width
                     ):
                         profile = concurrency in args.profile
-                        row = measure_in_child(
-                            source,
-                            url,
-                            args.articles,
-                            concurrency,
-                            profile,
-                            args.client_only,
-                            loop,
-                            transport,
-                            width,
-                        )
-                        name = f"{label} ({row['loop']}, {transport}"
-                        name += ", fixed width)" if width == "fixed" else ")"
-                        report(row, latency, concurrency, name)
+                        state = None
+                        if "later" in args.runs:  # a state file of this row's own
+                            state = Path(folder) / f"endpoints-{next(states)}.json"
+                        for which in ("first", "later") if state is not None else ("first",):
+                            row = measure_in_child(
+                                source,
+                                url,
+                                args.articles,
+                                concurrency,
+                                profile,
+                                args.client_only,
+                                loop,
+                                transport,
+                                width,
+                                state,
+                            )
+                            if which not in args.runs:
+                                continue
+                            name = f"{label} ({row['loop']}, {transport}"
+                            name += ", fixed width" if width == "fixed" else ""
+                            name += ", later run)" if which == "later" else ")"
+                            report(row, latency, concurrency, name)
             finally:
                 server.terminate()
                 server.wait()
@@ -480,6 +529,7 @@ def main() -> None:
     run_parser.add_argument("--profile", action="store_true")
     run_parser.add_argument("--client-only", action="store_true")
     run_parser.add_argument("--loop", choices=LOOPS, default="auto")
+    run_parser.add_argument("--state", help="the endpoints.json the client reads and writes")
     parser.add_argument("--articles", type=int, default=2000)
     parser.add_argument("--latency", type=float, nargs="+", default=[1.0])
     parser.add_argument("--concurrency", type=int, nargs="+", default=[16, 64, 256])
@@ -508,6 +558,14 @@ def main() -> None:
         "from the first call (adaptive_concurrency=False, --fixed-concurrency)",
     )
     parser.add_argument(
+        "--runs",
+        nargs="+",
+        choices=("first", "later"),
+        default=["first"],
+        help="first: a first contact with the endpoint; later: the next run, from the "
+        "endpoints.json the first left (each later row runs its first run before it)",
+    )
+    parser.add_argument(
         "--variants-only", action="store_true", help="measure the --variant trees, not this one"
     )
     parser.add_argument(
@@ -522,7 +580,15 @@ def main() -> None:
     if args.command == "serve":
         serve(args.replies, args.latency)
     elif args.command == "run":
-        run(args.url, args.articles, args.concurrency, args.profile, args.client_only, args.loop)
+        run(
+            args.url,
+            args.articles,
+            args.concurrency,
+            args.profile,
+            args.client_only,
+            args.loop,
+            args.state,
+        )
     else:
         drive(args)
 

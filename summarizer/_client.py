@@ -69,7 +69,7 @@ from summarizer._llm.transport import Transport, retry_after_seconds
 from summarizer._models import Usage
 from summarizer._pricing import price_for
 from summarizer._prompts import PromptTemplate
-from summarizer._ratelimit import Clock, RateLimiter, SharedLimits, Sleep
+from summarizer._ratelimit import Clock, LearnedConcurrency, RateLimiter, SharedLimits, Sleep
 from summarizer._schemas import grammar_schema, schema_hash, strict_schema
 from summarizer._tokens import encoding_for_model
 
@@ -185,6 +185,10 @@ class ChatClient:
         self.endpoint = self.transport.endpoint
         self.state = state
         known = state.get(self.endpoint, config.model) if state is not None else None
+        if known is not None and known.concurrency is not None:
+            self.limiter.concurrency.start_from(
+                LearnedConcurrency(known.concurrency, ceiling=known.concurrency_ceiling)
+            )
         self.modes = ModeNegotiator(
             config.structured_modes,
             self.endpoint,
@@ -209,11 +213,24 @@ class ChatClient:
             or config.stream
         )
         self._fixed_counts: dict[str, int] = {}
+        self._concurrency_kept = self.limiter.concurrency.started_from  # as in the state
         self._schemas: dict[type[BaseModel], tuple[dict[str, Any], str, dict[str, Any]]] = {}
 
     def _remember_mode(self, mode: StructuredMode) -> None:
         if self.state is not None:
             self.state.update(self.endpoint, self.config.model, mode=mode.value)
+
+    def _remember_concurrency(self) -> None:
+        learned = self.limiter.concurrency.learned()
+        if self.state is None or learned is None or learned == self._concurrency_kept:
+            return
+        self._concurrency_kept = learned
+        self.state.update(
+            self.endpoint,
+            self.config.model,
+            concurrency=learned.level,
+            concurrency_ceiling=learned.ceiling,
+        )
 
     def learn_context_window(self, tokens: int) -> None:
         """The server said its context holds ``tokens``: keep requests under it, now and in
@@ -374,7 +391,9 @@ class ChatClient:
         await self.transport.release_connections()
 
     async def aclose(self) -> None:
-        """Close the HTTP connections and the cache (the client owns both)."""
+        """Close the HTTP connections and the cache (the client owns both); keep what the
+        adaptive level found of the server's capacity for the next run."""
+        self._remember_concurrency()
         await self.transport.close()
         if self.cache is not None:
             self.cache.close()

@@ -1,5 +1,6 @@
 """What was learned about each endpoint, kept between runs: the structured-output mode it
-accepts and its context window (from ``summarizer doctor`` or from a run that found out).
+accepts and its context window (from ``summarizer doctor`` or from a run that found out),
+and how many requests in flight it took (from a run whose adaptive level found out).
 
 A small JSON file next to the reply cache (``endpoints.json``), keyed by the endpoint (its
 redacted URL) and the model. Writes replace the file atomically; when two processes write
@@ -18,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 logger = logging.getLogger("summarizer.client")
 
@@ -30,6 +31,10 @@ class EndpointFacts(BaseModel):
 
     mode: str | None = None  # a StructuredMode value the server accepted
     context_window: int | None = None  # tokens of prompt and output together
+    # requests in flight: the level a run held after the server pushed back (a ceiling),
+    # or the maximum a run reached without push back (not a ceiling)
+    concurrency: int | None = Field(default=None, ge=1)
+    concurrency_ceiling: bool = False
     updated: float = 0.0
 
 

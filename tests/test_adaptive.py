@@ -20,7 +20,7 @@ from summarizer._endpoints import EndpointState
 from summarizer._engines import LLMEngine
 from summarizer._errors import OutputTruncatedError
 from summarizer._models import DocumentSummary
-from summarizer._ratelimit import AdaptiveConcurrency, RateLimiter, Ticket
+from summarizer._ratelimit import AdaptiveConcurrency, LearnedConcurrency, RateLimiter, Ticket
 from summarizer._testing import FakeServer, ScriptedModel
 from summarizer._tokens import load_encoding
 
@@ -254,6 +254,93 @@ async def test_the_shared_limits_hook_still_admits_every_request() -> None:
     assert admitted == [5]
 
 
+# -- what a run learned starts the next -------------------------------------------------------
+
+
+async def test_a_run_that_reached_the_maximum_lets_the_next_start_there() -> None:
+    time = FakeTime()
+    first = AdaptiveConcurrency(64, clock=time.clock)
+    assert first.learned() is None  # nothing found yet
+    await _rounds(first, time, 1.0, 3)
+    assert first.learned() == LearnedConcurrency(64, ceiling=False)
+    later = AdaptiveConcurrency(64, clock=time.clock)
+    later.start_from(LearnedConcurrency(64, ceiling=False))
+    assert await _rounds(later, time, 1.0, 2) == [64, 64]  # no ramp
+    wider = AdaptiveConcurrency(256, clock=time.clock)  # a higher maximum: slow start above
+    wider.start_from(LearnedConcurrency(64, ceiling=False))
+    assert await _rounds(wider, time, 1.0, 3) == [128, 256, 256]  # never below half
+    assert wider.learned() == LearnedConcurrency(256, ceiling=False)
+
+
+async def test_a_ceiling_is_approached_by_doubling_and_passed_by_one_a_round_trip() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(64, clock=time.clock)
+    gate.start_from(LearnedConcurrency(50, ceiling=True))
+    assert gate.level == 32  # not above half at once: the server may have changed
+    sent = await _rounds(gate, time, 1.0, 4)
+    assert sent[:2] == [32, 50] and sent[2] <= 51 and sent[3] <= 52, sent
+    assert gate.learned() == LearnedConcurrency(gate.level, ceiling=True) and gate.level > 50
+    serial = AdaptiveConcurrency(8, clock=time.clock)
+    serial.start_from(LearnedConcurrency(1, ceiling=True))
+    assert serial.level == 1 and await _rounds(serial, time, 1.0, 3) == [1, 2, 3]  # by one
+
+
+async def test_a_cut_is_learned_as_a_ceiling_and_a_short_run_keeps_what_was_known() -> None:
+    time = FakeTime()
+    gate = AdaptiveConcurrency(16, clock=time.clock)
+    tickets = [await gate.acquire() for _ in range(8)]
+    for ticket in tickets:
+        gate.release(ticket)
+        gate.overloaded(ticket, "HTTP 503")
+    assert gate.learned() == LearnedConcurrency(4, ceiling=True)
+    known = LearnedConcurrency(40, ceiling=False)
+    short = AdaptiveConcurrency(64, clock=time.clock)
+    short.start_from(known)
+    assert short.learned() == known  # no reply yet: nothing new to say
+    smaller = AdaptiveConcurrency(8, clock=time.clock)  # asks for less than is known
+    smaller.start_from(known)
+    await _rounds(smaller, time, 1.0, 2)
+    assert smaller.learned() == known
+    fixed = AdaptiveConcurrency(8, adaptive=False, clock=time.clock)
+    fixed.start_from(known)
+    assert fixed.level == 8 and fixed.learned() is None
+
+
+async def test_the_next_run_sends_its_first_wave_at_full_width_with_the_mode_known(
+    tmp_path: Path,
+) -> None:
+    state = EndpointState(tmp_path / "endpoints.json")
+    in_flight: list[int] = []
+    now = [0]
+
+    async def wide(_: httpx.Request) -> httpx.Response:
+        now[0] += 1
+        in_flight.append(now[0])
+        await asyncio.sleep(0.2)
+        now[0] -= 1
+        return ok(GOOD)
+
+    config = LLMConfig(model="gpt-4o-mini", base_url=BASE_URL, api_key=SECRET, concurrency=16)
+    with respx.mock(base_url=BASE_URL) as mock:
+        mock.post("/chat/completions").mock(side_effect=wide)
+        first = ChatClient(config, state=state)
+        await asyncio.gather(*[ask(first, max_output_tokens=100 + i) for i in range(64)])
+        await first.aclose()
+        assert in_flight[0] == 1 and max(in_flight[:9]) <= 8  # the probe, then half
+        facts = state.get(first.endpoint, "gpt-4o-mini")
+        assert (facts.mode, facts.concurrency, facts.concurrency_ceiling) == (
+            "json_schema",
+            16,
+            False,
+        )
+        in_flight.clear()
+        again = ChatClient(config, state=state)
+        await asyncio.gather(*[ask(again, max_output_tokens=300 + i) for i in range(32)])
+        await again.aclose()
+    assert in_flight[:16] == list(range(1, 17))  # all sixteen at once, from the start
+    assert again.limiter.concurrency.changes[-1][1] == 16
+
+
 # -- against loopback servers ----------------------------------------------------------------
 
 
@@ -287,6 +374,33 @@ def test_a_server_too_slow_for_a_queue_within_the_timeout_gets_one_request_at_a_
         results, client = _run(server.base_url, documents, timeout_seconds=1.9, max_attempts=1)
     assert all(isinstance(r, DocumentSummary) for r in results), results
     assert client.limiter.concurrency.peak == 1 and server.busiest == 1
+
+
+def test_after_settling_at_one_the_next_run_does_not_flood_a_one_slot_server(
+    tmp_path: Path,
+) -> None:
+    documents = seed_variants(16)
+    cache = tmp_path / "cache.sqlite3"
+    runs = []
+    with FakeServer(ScriptedModel(), latency=0.2, slots=1) as server:
+        for variant in ("", "Second run. "):
+            docs = [Document.from_text(variant + d.text, id=d.id) for d in documents]
+            server.busiest = 0
+            llm = LLMConfig(
+                model="gpt-4o-mini", base_url=server.base_url, api_key="unused", timeout_seconds=2.0
+            )
+            summarizer = Summarizer(SummarizerConfig(engine="llm", llm=llm, cache_path=cache))
+            results = summarizer.summarize_many(docs)
+            engine = summarizer.engine
+            assert isinstance(engine, LLMEngine)
+            summarizer.close()
+            assert all(isinstance(r, DocumentSummary) for r in results)
+            runs.append((server.busiest, engine.client.limiter.concurrency))
+    (first_busiest, first), (second_busiest, second) = runs
+    learned = first.learned()
+    assert learned is not None and learned.ceiling and learned.level <= 2
+    assert second.started_from == learned and second.changes[1][1] == learned.level
+    assert first_busiest >= 4 and second_busiest <= 3  # the first run's ramp is not repeated
 
 
 def test_a_fixed_eight_in_flight_times_out_on_the_same_server() -> None:
