@@ -69,7 +69,7 @@ from summarizer._llm.transport import Transport, retry_after_seconds
 from summarizer._models import Usage
 from summarizer._pricing import price_for
 from summarizer._prompts import PromptTemplate
-from summarizer._ratelimit import Clock, LearnedConcurrency, RateLimiter, SharedLimits, Sleep
+from summarizer._ratelimit import Clock, RateLimiter, SharedLimits, Sleep
 from summarizer._schemas import grammar_schema, schema_hash, strict_schema
 from summarizer._tokens import encoding_for_model
 
@@ -157,8 +157,9 @@ class ChatClient:
     ):
         """``shared_limits`` and ``ledger``: rate limits and a budget held with other
         processes (a cluster's coordinator), on top of this client's own. ``state``: what
-        earlier runs learned about endpoints (the structured mode, the context window),
-        read at start and added to as this client learns."""
+        earlier runs learned about endpoints (the structured mode, the context window, the
+        width the adaptive level reached), read at start and added to as this client
+        learns."""
         config = config.resolve()  # a no-op for a config the Summarizer already resolved
         self.config = config
         self.cache = cache
@@ -185,10 +186,8 @@ class ChatClient:
         self.endpoint = self.transport.endpoint
         self.state = state
         known = state.get(self.endpoint, config.model) if state is not None else None
-        if known is not None and known.concurrency is not None:
-            self.limiter.concurrency.start_from(
-                LearnedConcurrency(known.concurrency, ceiling=known.concurrency_ceiling)
-            )
+        if known is not None and known.concurrency_reached is not None:
+            self.limiter.concurrency.start_from(known.concurrency_reached)
         self.modes = ModeNegotiator(
             config.structured_modes,
             self.endpoint,
@@ -222,15 +221,10 @@ class ChatClient:
 
     def _remember_concurrency(self) -> None:
         learned = self.limiter.concurrency.learned()
-        if self.state is None or learned is None or learned == self._concurrency_kept:
+        if self.state is None or learned is None or learned.reached == self._concurrency_kept:
             return
-        self._concurrency_kept = learned
-        self.state.update(
-            self.endpoint,
-            self.config.model,
-            concurrency=learned.level,
-            concurrency_ceiling=learned.ceiling,
-        )
+        self._concurrency_kept = learned.reached
+        self.state.update(self.endpoint, self.config.model, concurrency_reached=learned.reached)
 
     def learn_context_window(self, tokens: int) -> None:
         """The server said its context holds ``tokens``: keep requests under it, now and in
@@ -393,10 +387,12 @@ class ChatClient:
     async def aclose(self) -> None:
         """Close the HTTP connections and the cache (the client owns both); keep what the
         adaptive level found of the server's capacity for the next run."""
-        self._remember_concurrency()
-        await self.transport.close()
-        if self.cache is not None:
-            self.cache.close()
+        try:
+            self._remember_concurrency()
+        finally:
+            await self.transport.close()
+            if self.cache is not None:
+                self.cache.close()
 
     # -- the conversation --------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """What was learned about each endpoint, kept between runs: the structured-output mode it
 accepts and its context window (from ``summarizer doctor`` or from a run that found out),
-and how many requests in flight it took (from a run whose adaptive level found out).
+and how many requests in flight it took (a run whose adaptive level reached its maximum
+without a cut).
 
 A small JSON file next to the reply cache (``endpoints.json``), keyed by the endpoint (its
 redacted URL) and the model. Writes replace the file atomically; when two processes write
@@ -31,10 +32,7 @@ class EndpointFacts(BaseModel):
 
     mode: str | None = None  # a StructuredMode value the server accepted
     context_window: int | None = None  # tokens of prompt and output together
-    # requests in flight: the level a run held after the server pushed back (a ceiling),
-    # or the maximum a run reached without push back (not a ceiling)
-    concurrency: int | None = Field(default=None, ge=1)
-    concurrency_ceiling: bool = False
+    concurrency_reached: int | None = Field(default=None, ge=1)  # in flight, with no cut
     updated: float = 0.0
 
 
@@ -61,11 +59,7 @@ class EndpointState:
         return data if isinstance(data, dict) else {}
 
     def get(self, endpoint: str, model: str) -> EndpointFacts:
-        found = self._read().get(self.key(endpoint, model))
-        try:
-            return EndpointFacts.model_validate(found or {})
-        except ValidationError:
-            return EndpointFacts()
+        return _facts(self._read().get(self.key(endpoint, model)))
 
     def update(self, endpoint: str, model: str, **facts: Any) -> None:
         """Merge ``facts`` into what is known of ``endpoint`` and ``model``; a failed write
@@ -73,7 +67,7 @@ class EndpointState:
         with self._lock:
             data = self._read()
             key = self.key(endpoint, model)
-            known = {**(data.get(key) or {}), **facts, "updated": time.time()}
+            known = {**_facts(data.get(key)).model_dump(), **facts, "updated": time.time()}
             data[key] = EndpointFacts.model_validate(known).model_dump()
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,3 +77,22 @@ class EndpointState:
                 os.replace(temporary, self.path)
             except OSError as error:
                 logger.warning("cannot record what %s does in %s: %s", endpoint, self.path, error)
+
+
+def _facts(found: Any) -> EndpointFacts:
+    """The facts stored for one endpoint; a value that does not validate (a hand edit, an
+    older or newer version) is dropped on its own, keeping the others."""
+    if not isinstance(found, dict):
+        return EndpointFacts()
+    try:
+        return EndpointFacts.model_validate(found)
+    except ValidationError:
+        kept = {}
+        for name, value in found.items():
+            if name in EndpointFacts.model_fields:
+                try:
+                    EndpointFacts.model_validate({name: value})
+                except ValidationError:
+                    continue
+                kept[name] = value
+        return EndpointFacts.model_validate(kept)

@@ -25,12 +25,14 @@ at a time settles at 1 in flight. Latency is not judged while this client's own 
 loop runs late (its CPU, not the server, sets the pace). It never exceeds the configured
 maximum; the RPM/TPM buckets apply on top.
 
-What a run found is kept for the next run against the same endpoint (as TCP keeps a
-route's window between connections, RFC 2140): :meth:`AdaptiveConcurrency.learned` says
-either the level the run settled at after the server pushed back (a ceiling: the next run
-starts there and grows by one a round trip) or the maximum it reached without any push
-back (the next run starts there, and still slow-starts above it if its maximum is higher).
-A run that found neither leaves nothing, and the next starts at half again.
+A run that took the level to its maximum without a cut lets the next run against the same
+endpoint start there (as TCP may reuse a route's window between connections, RFC 2140):
+:meth:`AdaptiveConcurrency.learned` says so, :meth:`AdaptiveConcurrency.start_from` starts
+there (slow start goes on above it when the new maximum is higher). A run with a cut says
+to forget it, so the next starts at half again; a run that found nothing (no reply, or a
+smaller maximum than the width known) leaves what was known. Only a finding that costs
+nothing when wrong is kept: a width that was too wide is cut within a round trip, while a
+remembered push-back (a 429 burst, a model still loading) would slow every later run.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause
@@ -114,10 +116,11 @@ class Ticket:
 
 @dataclass(frozen=True)
 class LearnedConcurrency:
-    """What a run found of a server's capacity (:meth:`AdaptiveConcurrency.learned`)."""
+    """What a run found of a server's capacity (:meth:`AdaptiveConcurrency.learned`):
+    ``reached``, the width it held without a cut, for the next run to start at; None: the
+    server pushed back, so the next run starts at half again."""
 
-    level: int
-    ceiling: bool  # True: the server pushed back at a higher level; False: never did
+    reached: int | None
 
 
 class AdaptiveConcurrency:
@@ -139,14 +142,12 @@ class AdaptiveConcurrency:
         self.clock = clock
         self.level = min(maximum, max(MODEST_START, maximum // 2)) if adaptive else maximum
         self._slow_start = adaptive and self.level < maximum
-        self._slow_start_until = maximum  # the level where doubling stops (TCP's ssthresh)
-        self.started_from: LearnedConcurrency | None = None
+        self.started_from: int | None = None  # the width an earlier run reached
         self.in_flight = 0
         self.peak = 0  # most requests in flight at once
         self.replies = 0
         self.replies_to_maximum: int | None = None  # replies before the level first got there
         self.cuts = 0
-        self.lowered = False  # the level was ever lowered (a cut, or to fit the timeout)
         self._credit = 0
         self._patience = 1
         self._cut_level = 0  # the level of the last latency cut
@@ -165,45 +166,35 @@ class AdaptiveConcurrency:
         self._cut_after = 0  # requests sent before this sequence number cause no cut
         self._waiters: deque[asyncio.Future[None]] = deque()
 
-    def start_from(self, earlier: LearnedConcurrency) -> None:
-        """Start where an earlier run left off (before any request): at the maximum it
-        reached without push back, or doubling up to the ceiling it found, then by one."""
-        if not self.adaptive or earlier.level < 1 or self._sent:
+    def start_from(self, reached: int) -> None:
+        """Start at the width an earlier run reached without a cut (before any request;
+        never below the usual start, never above the maximum)."""
+        if not self.adaptive or reached < 1 or self._sent:
             return
-        self.started_from = earlier
-        known = min(self.maximum, earlier.level)
-        if earlier.ceiling:
-            self.level = min(self.level, known)
-            self._slow_start_until = known
-        else:
-            self.level = max(self.level, known)
-        self._slow_start = self.level < self._slow_start_until
+        self.started_from = reached
+        self.level = max(self.level, min(self.maximum, reached))
+        self._slow_start = self.level < self.maximum
         self.changes.append((self.clock(), self.level))
         logger.info(
-            "starting at %d in flight (of at most %d): an earlier run %s %d",
+            "starting at %d in flight (of at most %d): an earlier run reached %d",
             self.level,
             self.maximum,
-            "found the server's capacity at" if earlier.ceiling else "reached",
-            earlier.level,
+            reached,
         )
 
     def learned(self) -> LearnedConcurrency | None:
-        """What this run found, for the next run to start from: the level it holds after
-        the server pushed back (a ceiling), else the maximum once reached; None when it
-        found neither (too few replies), or without ``adaptive``."""
-        earlier = self.started_from
-        if not self.adaptive:
+        """What this run found for the next one (see :class:`LearnedConcurrency`); None
+        when it found nothing new: no reply, a maximum below the width already known, a
+        run that never got to its maximum, or a fixed width."""
+        if not self.adaptive or self.replies == 0:
             return None
-        if self.lowered:
-            return LearnedConcurrency(self.level, ceiling=True)
-        reached = self.replies_to_maximum is not None or (
-            self.level >= self.maximum and self.replies > 0
-        )
-        if reached and (earlier is None or earlier.level <= self.maximum):
-            return LearnedConcurrency(self.maximum, ceiling=False)
-        if earlier is not None and earlier.ceiling and self.level > earlier.level:
-            return LearnedConcurrency(self.level, ceiling=True)  # grew past it unhindered
-        return earlier  # nothing new (a short run, or a smaller maximum): keep what was known
+        if self.cuts:
+            return LearnedConcurrency(None)
+        if self.started_from is not None and self.started_from > self.maximum:
+            return None  # this run asked for less than was known: it says nothing of that
+        if self.replies_to_maximum is not None or self.level >= self.maximum:
+            return LearnedConcurrency(self.maximum)
+        return None
 
     def rebind(self) -> None:
         """Forget waiters of an ended event loop (each request in flight releases its own
@@ -380,7 +371,6 @@ class AdaptiveConcurrency:
             return  # one more would wait past the timeout on a server that queues
         if self._slow_start:
             self.level += 1
-            self._slow_start = self.level < self._slow_start_until
         else:
             self._credit += 1
             needed = self.level * (self._patience if self.level + 1 >= self._cut_level else 1)
@@ -421,7 +411,6 @@ class AdaptiveConcurrency:
         """Set a lower level: growth credit is reset, requests already sent cause no
         further cut, and a new round trip of judgement starts."""
         self.level = level
-        self.lowered = True
         self._credit = 0
         self._cut_after = self._sent
         self._round_left, self._round_fastest = self.level, math.inf
