@@ -21,7 +21,7 @@ import asyncio
 import logging
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -221,7 +221,7 @@ class Summarizer:
 
     async def astream_many(
         self, documents: Iterable[str | Document], *, concurrency: int | None = None
-    ) -> AsyncIterator[tuple[Document, DocumentSummary | DocumentFailure]]:
+    ) -> AsyncGenerator[tuple[Document, DocumentSummary | DocumentFailure], None]:
         """Each document with its result, in input order, as soon as it and those before
         it are done (failures are records, as in :meth:`asummarize_many`). ``documents``
         is read as the work goes (a generator that loads one file at a time works): at

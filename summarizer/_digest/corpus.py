@@ -4,7 +4,7 @@ engine, the model is asked to confirm each contradiction candidate."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 
 from summarizer._digest import build_digest
@@ -29,7 +29,7 @@ async def adigest(summarizer: Summarizer, documents: Iterable[Document]) -> Dige
         confirm = ModelConfirmation(client)
     texts = Texts(())  # each document's text, handed over with its result
 
-    async def handed_over() -> AsyncIterator[DocumentSummary | DocumentFailure]:
+    async def handed_over() -> AsyncGenerator[DocumentSummary | DocumentFailure, None]:
         async with aclosing(summarizer.astream_many(documents)) as stream:
             async for document, result in stream:
                 if isinstance(result, DocumentSummary):  # a failure reads no text
