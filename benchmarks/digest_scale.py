@@ -104,7 +104,11 @@ def corpus(size: int, seed: int = 3) -> Iterator[tuple[str, str, str, str]]:
             if made < size:
                 yield (f"t{number}-{k}", text, f"t{number}", f"t{number}/{origin}")
             made += 1
-    real = [json.loads(line)["article"] for line in ROSE.open()] if ROSE.exists() else []
+    real = (
+        [json.loads(line)["article"] for line in ROSE.read_text().splitlines()]
+        if ROSE.exists()
+        else []
+    )
     while made < size:
         text = real.pop() if real else distinct_article(rng, made) + " " + own_words(rng)
         yield (f"d{made}", text, f"d{made}", f"d{made}")

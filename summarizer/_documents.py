@@ -332,10 +332,41 @@ def load_articles(
     ``<file id>#<record id or line number>``.
     """
     result = LoadResult()
-    seen: dict[str, str] = {}
-    record_fields = fields or RecordFields()
+    result.documents.extend(
+        iter_articles(
+            paths, result, extensions=extensions, max_bytes=max_bytes, stdin=stdin, fields=fields
+        )
+    )
+    return result
 
-    def keep(doc: Document) -> None:
+
+def iter_articles(
+    paths: Iterable[str | Path],
+    result: LoadResult,
+    *,
+    extensions: tuple[str, ...] = DEFAULT_EXTENSIONS,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    stdin: BinaryIO | None = None,
+    fields: RecordFields | None = None,
+) -> Iterator[Document]:
+    """The articles of :func:`load_articles`, in the same order, read one file at a time as
+    they are asked for (a JSONL or CSV file: all its records at once). The folders are
+    listed now: ``result.missing`` and ``result.skipped`` are complete on return;
+    ``result.errors`` fills as the files are read; ``result.documents`` is left alone."""
+    targets = _unique_ids(_targets(paths, extensions, result))
+    return _articles(targets, result, max_bytes, stdin, fields or RecordFields())
+
+
+def _articles(
+    targets: list[tuple[Path | None, str]],
+    result: LoadResult,
+    max_bytes: int,
+    stdin: BinaryIO | None,
+    record_fields: RecordFields,
+) -> Iterator[Document]:
+    seen: dict[str, str] = {}
+
+    def fresh(doc: Document) -> bool:
         if doc.id in seen:
             result.errors.append(
                 ArticleLoadError(
@@ -344,25 +375,26 @@ def load_articles(
                     document_id=doc.id,
                 )
             )
-            return
+            return False
         seen[doc.id] = doc.source
-        result.documents.append(doc)
+        return True
 
-    for file, doc_id in _unique_ids(_targets(paths, extensions, result)):
+    for file, doc_id in targets:
         if file is not None and file.suffix.lower() in RECORD_EXTENSIONS:
             documents, errors = load_records(
                 file, file_id=doc_id, fields=record_fields, max_bytes=max_bytes
             )
             result.errors.extend(errors)
-            for doc in documents:
-                keep(doc)
+            yield from filter(fresh, documents)
             continue
         try:
             if file is None:
-                keep(load_stdin(stdin, max_bytes=max_bytes))
+                doc = load_stdin(stdin, max_bytes=max_bytes)
             else:
-                keep(load_file(file, doc_id=doc_id, max_bytes=max_bytes))
+                doc = load_file(file, doc_id=doc_id, max_bytes=max_bytes)
         except ArticleLoadError as exc:
             exc.document_id = doc_id
             result.errors.append(exc)
-    return result
+            continue
+        if fresh(doc):
+            yield doc

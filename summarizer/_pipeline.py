@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections import deque
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Mapping, Sequence
 from types import TracebackType
 from typing import TypeVar
 
@@ -40,6 +41,7 @@ from summarizer._quality import Checker
 
 logger = logging.getLogger("summarizer")
 T = TypeVar("T")
+STREAM_AHEAD = 4  # documents started and not yet handed out by a stream, per unit of concurrency
 ResultCallback = Callable[[int, DocumentSummary | DocumentFailure], Awaitable[None] | None]
 
 
@@ -199,11 +201,7 @@ class Summarizer:
         results: list[DocumentSummary | DocumentFailure | None] = [None] * len(items)
 
         async def one(index: int, item: str | Document) -> None:
-            async with limit:
-                if self.stopped_by is None:
-                    result = await self._safe(item)
-                else:
-                    result = _not_attempted(item, self.stopped_by)
+            result = await self._limited(item, limit)
             results[index] = result
             if on_result is not None:
                 try:
@@ -220,6 +218,45 @@ class Summarizer:
         self, documents: Iterable[str | Document]
     ) -> list[DocumentSummary | DocumentFailure]:
         return self.run_sync(self.asummarize_many(documents))
+
+    async def astream_many(
+        self, documents: Iterable[str | Document], *, concurrency: int | None = None
+    ) -> AsyncGenerator[tuple[Document, DocumentSummary | DocumentFailure], None]:
+        """Each document with its result, in input order, as soon as it and those before
+        it are done (failures are records, as in :meth:`asummarize_many`). ``documents``
+        is read as the work goes (a generator that loads one file at a time works): at
+        most :data:`STREAM_AHEAD` times the concurrency documents are started and not
+        yet handed out, so neither the documents nor the results are ever all held.
+        Closing the stream early cancels the documents still in flight."""
+        limit = asyncio.Semaphore(concurrency or self._document_concurrency())
+        ahead = STREAM_AHEAD * (concurrency or self._document_concurrency())
+        waiting: deque[tuple[Document, asyncio.Task[DocumentSummary | DocumentFailure]]]
+        waiting = deque()
+        items = iter(documents)
+        try:
+            while True:
+                while len(waiting) < ahead and (item := next(items, None)) is not None:
+                    document = item if isinstance(item, Document) else Document.from_text(item)
+                    waiting.append((document, asyncio.create_task(self._limited(document, limit))))
+                if not waiting:
+                    return
+                document, task = waiting[0]
+                result = await task
+                waiting.popleft()
+                yield document, result
+        finally:
+            for _, task in waiting:
+                task.cancel()
+            await asyncio.gather(*(task for _, task in waiting), return_exceptions=True)
+
+    async def _limited(
+        self, item: str | Document, limit: asyncio.Semaphore
+    ) -> DocumentSummary | DocumentFailure:
+        """One document's result under ``limit``; not attempted once the run has stopped."""
+        async with limit:
+            if self.stopped_by is None:
+                return await self._safe(item)
+            return _not_attempted(item, self.stopped_by)
 
     async def _safe(self, item: str | Document) -> DocumentSummary | DocumentFailure:
         document = item if isinstance(item, Document) else Document.from_text(item)

@@ -6,7 +6,7 @@ import math
 import random
 import re
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -438,8 +438,8 @@ async def test_adigest_hands_each_result_over_once_and_matches_the_lists(
     async def counting(results: Any, documents: Any, **options: Any) -> DigestReport:
         assert not isinstance(results, list)  # a stream: the results are not held twice
 
-        def counted() -> Iterator[DocumentSummary | DocumentFailure]:
-            for result in results:
+        async def counted() -> AsyncIterator[DocumentSummary | DocumentFailure]:
+            async for result in results:
                 handed.append(result.doc_id)
                 yield result
 

@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from summarizer._documents import (
     DEFAULT_EXTENSIONS,
     DEFAULT_MAX_BYTES,
+    Document,
     LoadResult,
     RecordFields,
-    load_articles,
+    iter_articles,
 )
 
 if TYPE_CHECKING:
@@ -165,10 +166,20 @@ def _add_model_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _load(args: argparse.Namespace) -> LoadResult:
     """The inputs; a missing path is a usage error, skipped files a warning."""
+    loaded, documents = _open(args)
+    loaded.documents.extend(documents)
+    return loaded
+
+
+def _open(args: argparse.Namespace) -> tuple[LoadResult, Iterator[Document]]:
+    """The inputs, read one file at a time as the documents are asked for (load errors
+    go to the result as they are found); a missing path is a usage error and skipped
+    files a warning, both at once."""
     fields = RecordFields(
         text=args.text_field, id=args.id_field, title=args.title_field, date=args.date_field
     )
-    loaded = load_articles(args.paths, max_bytes=args.max_bytes, fields=fields)
+    loaded = LoadResult()
+    documents = iter_articles(args.paths, loaded, max_bytes=args.max_bytes, fields=fields)
     if loaded.missing:
         raise UsageError(f"no such file or folder: {', '.join(loaded.missing)}")
     if loaded.skipped:
@@ -179,7 +190,7 @@ def _load(args: argparse.Namespace) -> LoadResult:
             f"(read: {' '.join(DEFAULT_EXTENSIONS)}): {shown}{more}",
             file=sys.stderr,
         )
-    return loaded
+    return loaded, documents
 
 
 def _print_errors(loaded: LoadResult) -> None:

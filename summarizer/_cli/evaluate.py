@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
+    from summarizer._documents import Document
     from summarizer._eval.meta import MetaReport
 
 
@@ -22,7 +25,7 @@ from summarizer._cli.common import (
     _add_quiet,
     _command,
     _finish_log,
-    _load,
+    _open,
     _start_log,
     build_config,
 )
@@ -30,7 +33,10 @@ from summarizer._cli.common import (
 
 def cmd_digest(args: argparse.Namespace) -> int:
     """Summarise a corpus, then cluster stories, align claims across sources and flag
-    contradictions; write digest.json, digest.md and digest.html, or one to stdout."""
+    contradictions; write digest.json, digest.md and digest.html, or one to stdout. The
+    articles are read one file at a time and each result goes into the digest as it is
+    made: neither the articles nor the results are all held (the texts the HTML quotes
+    wait in a temporary file, :class:`SpilledTexts`)."""
     import asyncio
 
     from summarizer._digest import markdown_digest
@@ -41,47 +47,99 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from summarizer._runner import describe_engine
 
     config = build_config(args)
-    loaded = _load(args)
+    loaded, documents = _open(args)
     summarizer = Summarizer(config)
     if not args.quiet:
         print(describe_engine(summarizer), file=sys.stderr)
     log, run_id = _start_log(args, summarizer)
     started = time.time()
+    with SpilledTexts() as texts:
+        if args.out or args.format == "html":  # only the HTML quotes the articles' texts
+            documents = texts.passing(documents)
 
-    async def work() -> DigestReport:
-        try:
-            return await adigest(summarizer, loaded.documents)
-        finally:
-            await summarizer.aclose()
+        async def work() -> DigestReport:
+            try:
+                return await adigest(summarizer, documents)
+            finally:
+                await summarizer.aclose()
 
-    report = asyncio.run(work())
-    report.failures.extend(loaded.failures())
-    status = "failed" if report.failures else "ok"
-    total = len(report.articles) + len(loaded.errors)
-    _finish_log(log, run_id, report.failures, status=status, started=started, total=total)
-    texts = {d.id: d.text for d in loaded.documents}
+        report = asyncio.run(work())
+        report.failures.extend(loaded.failures())
+        status = "failed" if report.failures else "ok"
+        total = len(report.articles) + len(loaded.errors)
+        _finish_log(log, run_id, report.failures, status=status, started=started, total=total)
 
-    def render(name: str) -> str:
-        if name == "json":
-            return report.model_dump_json(indent=2) + "\n"
-        if name == "html":
-            return digest_html(report, texts)
-        return str(markdown_digest(report))
+        def render(name: str) -> str:
+            if name == "json":
+                return report.model_dump_json(indent=2) + "\n"
+            if name == "html":
+                return digest_html(report, texts)
+            return str(markdown_digest(report))
 
-    if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        for name in ("json", "md", "html"):
-            (out / f"digest.{name}").write_text(render(name), encoding="utf-8")
-        if not args.quiet:
-            print(f"wrote {out}/digest.json, digest.md and digest.html", file=sys.stderr)
-    if args.format or not args.out:
-        print(render(args.format or "md"), end="")
+        if args.out:
+            out = Path(args.out)
+            out.mkdir(parents=True, exist_ok=True)
+            # the JSON as pydantic's bytes: neither a str of it nor its encoding (each as
+            # large as the file: 22 MB at 10,000 articles) is made
+            json_bytes = report.__pydantic_serializer__.to_json(report, indent=2)
+            (out / "digest.json").write_bytes(json_bytes + b"\n")
+            del json_bytes
+            for name in ("md", "html"):
+                (out / f"digest.{name}").write_text(render(name), encoding="utf-8")
+            if not args.quiet:
+                print(f"wrote {out}/digest.json, digest.md and digest.html", file=sys.stderr)
+        if args.format or not args.out:
+            print(render(args.format or "md"), end="")
     if not args.quiet:
         _digest_totals(report)
     for failure in report.failures:
         print(f"failed: {failure.doc_id}: {failure.message}", file=sys.stderr)
     return EXIT_SOME_FAILED if report.failures else EXIT_OK
+
+
+class SpilledTexts(Mapping[str, str]):
+    """Article texts by id, written to a temporary file as the documents stream past
+    (:meth:`passing`) and read back when asked for: the HTML digest quotes the text
+    around each quote it shows, of any article, known only once the digest is built.
+    In memory each text costs its id and place, about 150 bytes, not the text; the
+    file is deleted on :meth:`close`. Of documents sharing an id the first text is kept
+    (as the digest reads it)."""
+
+    def __init__(self) -> None:
+        self._file: BinaryIO = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        self._places: dict[str, tuple[int, int]] = {}
+        self._end = 0
+
+    def passing(self, documents: Iterable[Document]) -> Iterator[Document]:
+        """``documents``, each text written down on its way through."""
+        for document in documents:
+            if document.id not in self._places:
+                data = document.text.encode("utf-8", "surrogatepass")
+                self._file.seek(self._end)
+                self._file.write(data)
+                self._places[document.id] = (self._end, len(data))
+                self._end += len(data)
+            yield document
+
+    def __getitem__(self, doc_id: str) -> str:
+        offset, size = self._places[doc_id]
+        self._file.seek(offset)
+        return self._file.read(size).decode("utf-8", "surrogatepass")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._places)
+
+    def __len__(self) -> int:
+        return len(self._places)
+
+    def close(self) -> None:
+        self._file.close()
+
+    def __enter__(self) -> SpilledTexts:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
 
 def _digest_totals(report: object) -> None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import gc
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
@@ -39,7 +39,7 @@ from summarizer._digest.models import (
     Support,
     construct,
 )
-from summarizer._digest.records import Article, read_corpus
+from summarizer._digest.records import Article, Texts, aread_corpus, read_corpus
 from summarizer._documents import Document
 from summarizer._models import DocumentFailure, DocumentSummary
 
@@ -220,8 +220,9 @@ def _collector_paused(collect_first: bool = False, caller_runs: bool = True) -> 
 
 
 async def build_digest(
-    results: Iterable[DocumentSummary | DocumentFailure],
-    documents: Iterable[Document] | Mapping[str, str] = (),
+    results: Iterable[DocumentSummary | DocumentFailure]
+    | AsyncIterable[DocumentSummary | DocumentFailure],
+    documents: Iterable[Document] | Mapping[str, str] | Texts = (),
     *,
     engine: str = "extractive",
     confirm: Confirm | None = None,
@@ -232,7 +233,10 @@ async def build_digest(
     lists work, and so do generators that read one result file at a time, of which the
     digest keeps only compact records. A result's document is looked for at most
     :data:`~summarizer._digest.records.READ_AHEAD` documents ahead of a streamed
-    ``documents`` (lists and mappings: anywhere); a failure reads none.
+    ``documents`` (lists and mappings: anywhere); a failure reads none. ``results`` may
+    also be an async iterable (the pipeline's :meth:`~summarizer.Summarizer.astream_many`,
+    read as each result is made, :func:`~summarizer._digest.corpus.adigest`); the digest
+    is the same as of the results in a list, in the order they come.
 
     A doc id given to several results (a retry streamed from two result files, or the
     same result twice) is read from its document each time (as a copy of the first
@@ -243,7 +247,10 @@ async def build_digest(
     # input is built-in containers
     caller_runs = not (type(results) in (list, tuple) and type(documents) in (list, tuple, dict))
     with _collector_paused(collect_first=True, caller_runs=caller_runs):
-        read = read_corpus(results, documents)
+        if isinstance(results, AsyncIterable):
+            read = await aread_corpus(results, documents)
+        else:
+            read = read_corpus(results, documents)
         clusters = cluster(read.signatures)
         read.signatures.clear()  # every text's word and name sets: not needed past clustering
         forget_names()

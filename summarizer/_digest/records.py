@@ -14,6 +14,7 @@ the first few thousand texts of a stream, names and words are read by worker pro
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -21,7 +22,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -133,6 +134,11 @@ class Texts:
             logger.warning(
                 "documents share the id %r with different texts: the first is read", doc_id
             )
+
+    def give(self, document: Document) -> None:
+        """Keep ``document``'s text until a result takes it (a stream that hands each
+        document over with its result: nothing is read ahead)."""
+        self._keep(document)
 
     def take(self, doc_id: str) -> str | None:
         """The text of ``doc_id``, handed out once (None when it is not found)."""
@@ -285,6 +291,55 @@ def _workers() -> int:
     return max(1, min(4, (cores or 1) - 1))
 
 
+class _Reader:
+    """The reading of :func:`read_corpus`, one result at a time (:meth:`add`), for a
+    stream of results pushed in (:func:`aread_corpus`) as well as pulled."""
+
+    def __init__(self, texts: Texts, signer: Signer) -> None:
+        self.corpus = Corpus()
+        self.texts = texts
+        self.signer = signer
+        self.seen: dict[str, Signature] = {}  # fingerprint -> the first signature of that text
+        self.read: dict[str, Signature] = {}  # doc id -> the first signature read for that id
+        self.copied = False  # a copy made before its first text's sets were in
+
+    def add(self, result: DocumentSummary | DocumentFailure) -> None:
+        corpus = self.corpus
+        corpus.articles.append(result.doc_id)
+        if isinstance(result, DocumentFailure):
+            corpus.failures.append(result)
+            return
+        corpus.summarised.append(result.doc_id)
+        first = self.read.get(result.doc_id)
+        if first is None:
+            taken = self.texts.take(result.doc_id)
+            text = result.summary if taken is None else taken
+            printed = fingerprint(text)
+            first = self.seen.get(printed)
+        if first is not None:  # a copy of a text already read: it shares its sets
+            made = Signature(result.doc_id, first.entities, first.words, first.fingerprint)
+            self.copied = self.copied or first.words is _PENDING
+            self.read.setdefault(result.doc_id, made)
+            corpus.signatures.append(made)
+            return
+        self.read[result.doc_id] = self.seen[printed] = made = Signature(
+            result.doc_id, set(), _PENDING, printed
+        )
+        self.signer.sign(made, text)
+        corpus.signatures.append(made)
+        corpus.records[result.doc_id] = Article(
+            result.doc_id, result.date, result.summary, statements(result.claims, text)
+        )
+
+    def finish(self) -> Corpus:
+        """The corpus, once the signer has closed: copies take their first text's sets."""
+        for made in self.corpus.signatures if self.copied else ():
+            if made.words is _PENDING:
+                first = self.seen[made.fingerprint]
+                made.entities, made.words = first.entities, first.words
+        return self.corpus
+
+
 def read_corpus(
     results: Iterable[DocumentSummary | DocumentFailure],
     documents: Iterable[Document] | Mapping[str, str] | Texts,
@@ -298,42 +353,37 @@ def read_corpus(
     (:data:`PARALLEL_AFTER`) are read by worker processes (:class:`Signer`); by default
     only when ``results`` is a stream (results already in a list or tuple mean a large
     heap, which forked workers made slower, not faster)."""
-    corpus = Corpus()
     texts = documents if isinstance(documents, Texts) else Texts(documents)
-    seen: dict[str, Signature] = {}  # fingerprint -> the first signature of that text
-    read: dict[str, Signature] = {}  # doc id -> the first signature read for that id
-    copied = False  # a copy made before its first text's sets were in
     if parallel_after is None and isinstance(results, Sequence):  # in memory: no workers
         parallel_after = sys.maxsize  # (measured slower: 65 against 61 s at 100,000)
     with Signer(parallel_after) as signer:
+        reader = _Reader(texts, signer)
         for result in results:
-            corpus.articles.append(result.doc_id)
-            if isinstance(result, DocumentFailure):
-                corpus.failures.append(result)
-                continue
-            corpus.summarised.append(result.doc_id)
-            first = read.get(result.doc_id)
-            if first is None:
-                taken = texts.take(result.doc_id)
-                text = result.summary if taken is None else taken
-                printed = fingerprint(text)
-                first = seen.get(printed)
-            if first is not None:  # a copy of a text already read: it shares its sets
-                made = Signature(result.doc_id, first.entities, first.words, first.fingerprint)
-                copied = copied or first.words is _PENDING
-                read.setdefault(result.doc_id, made)
-                corpus.signatures.append(made)
-                continue
-            read[result.doc_id] = seen[printed] = made = Signature(
-                result.doc_id, set(), _PENDING, printed
-            )
-            signer.sign(made, text)
-            corpus.signatures.append(made)
-            corpus.records[result.doc_id] = Article(
-                result.doc_id, result.date, result.summary, statements(result.claims, text)
-            )
-    for made in corpus.signatures if copied else ():
-        if made.words is _PENDING:
-            first = seen[made.fingerprint]
-            made.entities, made.words = first.entities, first.words
-    return corpus
+            reader.add(result)
+    return reader.finish()
+
+
+YOUNG_GARBAGE = 100_000  # objects made, at most, between collections of the young generations
+
+
+async def aread_corpus(
+    results: AsyncIterable[DocumentSummary | DocumentFailure],
+    documents: Iterable[Document] | Mapping[str, str] | Texts,
+    parallel_after: int | None = None,
+) -> Corpus:
+    """:func:`read_corpus` of results that come as they are made (the pipeline's stream,
+    :meth:`~summarizer.Summarizer.astream_many`): each is read as it arrives. The caller
+    pauses the cycle collector for the digest; the pipeline that runs meanwhile makes
+    cyclic garbage (an HTTP client's futures, exceptions), so the young generations are
+    collected here every :data:`YOUNG_GARBAGE` objects made (each object is looked at
+    once there; the digest's own records, which make no cycles, then wait in the oldest
+    generation, unexamined)."""
+    texts = documents if isinstance(documents, Texts) else Texts(documents)
+    paused = not gc.isenabled()
+    with Signer(parallel_after) as signer:
+        reader = _Reader(texts, signer)
+        async for result in results:
+            reader.add(result)
+            if paused and gc.get_count()[0] > YOUNG_GARBAGE:
+                gc.collect(1)
+    return reader.finish()
