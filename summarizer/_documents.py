@@ -236,7 +236,13 @@ def record_document(
         if record.get(field_name) not in (None, "")
     }
     text = _compose(metadata.get("title"), metadata.get("date"), body)
-    return Document(doc_id, text, where, content_hash(text), metadata)
+    try:
+        digest = content_hash(text)
+    except UnicodeEncodeError as exc:  # a JSON escape such as "\ud800" on its own
+        raise ArticleLoadError(
+            where, f"not valid Unicode: an unpaired surrogate at character {exc.start}"
+        ) from None
+    return Document(doc_id, text, where, digest, metadata)
 
 
 def load_records(

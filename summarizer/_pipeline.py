@@ -41,7 +41,9 @@ from summarizer._quality import Checker
 
 logger = logging.getLogger("summarizer")
 T = TypeVar("T")
-STREAM_AHEAD = 4  # documents started and not yet handed out by a stream, per unit of concurrency
+# documents read and not yet handed out by a stream, per document in flight: results wait
+# behind a slow document (a retry, a long article) until this many later ones are done
+STREAM_AHEAD = 64
 ResultCallback = Callable[[int, DocumentSummary | DocumentFailure], Awaitable[None] | None]
 
 
@@ -224,21 +226,36 @@ class Summarizer:
     ) -> AsyncGenerator[tuple[Document, DocumentSummary | DocumentFailure], None]:
         """Each document with its result, in input order, as soon as it and those before
         it are done (failures are records, as in :meth:`asummarize_many`). ``documents``
-        is read as the work goes (a generator that loads one file at a time works): at
-        most :data:`STREAM_AHEAD` times the concurrency documents are started and not
-        yet handed out, so neither the documents nor the results are ever all held.
+        is read as the work goes (a generator that loads one file at a time works): the
+        concurrency bounds the documents in flight, and at most :data:`STREAM_AHEAD` times
+        it are read and not yet handed out (done, or waiting for a slot), so neither the
+        documents nor the results are ever all held, and a slow document holds the others
+        back only once that many after it are done. When reading ``documents`` raises,
+        what was read is still finished and handed out, then the error is raised.
         Closing the stream early cancels the documents still in flight."""
         limit = asyncio.Semaphore(concurrency or self._document_concurrency())
         ahead = STREAM_AHEAD * (concurrency or self._document_concurrency())
         waiting: deque[tuple[Document, asyncio.Task[DocumentSummary | DocumentFailure]]]
         waiting = deque()
         items = iter(documents)
+        reading = True
+        unreadable: Exception | None = None
         try:
             while True:
-                while len(waiting) < ahead and (item := next(items, None)) is not None:
+                while reading and len(waiting) < ahead:
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        reading = False
+                        break
+                    except Exception as exc:  # the caller's iterable: its error, after
+                        reading, unreadable = False, exc  # what it gave is handed out
+                        break
                     document = item if isinstance(item, Document) else Document.from_text(item)
                     waiting.append((document, asyncio.create_task(self._limited(document, limit))))
                 if not waiting:
+                    if unreadable is not None:
+                        raise unreadable
                     return
                 document, task = waiting[0]
                 result = await task

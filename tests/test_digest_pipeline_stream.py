@@ -17,6 +17,7 @@ import pytest
 import respx
 
 import summarizer._digest.records as records_module
+import summarizer._pipeline as pipeline_module
 from summarizer import Document, Summarizer, SummarizerConfig, adigest, load_articles
 from summarizer._config import LLMConfig
 from summarizer._digest import build_digest
@@ -24,7 +25,6 @@ from summarizer._digest.models import DigestReport
 from summarizer._documents import LoadResult, iter_articles
 from summarizer._engines import EngineOutput, ExtractiveEngine, PreparedDocument
 from summarizer._errors import SummarizerError
-from summarizer._pipeline import STREAM_AHEAD
 from summarizer._prompts import STEP_HEADER
 from summarizer._report_html import digest_html
 from summarizer._testing import ScriptedModel
@@ -74,12 +74,13 @@ async def test_the_digest_reads_each_result_before_the_later_documents_are_loade
         return real(claims, text)
 
     monkeypatch.setattr(records_module, "statements", reading)
+    monkeypatch.setattr(pipeline_module, "STREAM_AHEAD", 4)  # a bound below the corpus
     summarizer = Summarizer(engine=_FailingEngine({"d7"}))
     report = await adigest(summarizer, _pulled(documents, pulled))
     assert len(ahead) == 59 and report.failures[0].doc_id == "d7"
     # concurrency 1 (offline): at most STREAM_AHEAD documents are loaded and summarised
     # ahead of the digest; all of them at once (60) before the digest read any, before
-    assert max(ahead) <= STREAM_AHEAD
+    assert max(ahead) <= 4
     assert report.articles == [d.id for d in documents]
 
 
@@ -154,14 +155,81 @@ async def test_with_a_model_results_come_in_input_order_and_contradictions_are_c
     assert all(c.confirmed is not None or c.confirmation_error for c in contradictions)
 
 
-async def test_closing_the_stream_early_cancels_what_is_in_flight() -> None:
+class _GatedEngine(ExtractiveEngine):
+    """The extractive engine; the documents named wait for ``gate`` (or are cancelled)."""
+
+    def __init__(self, held: set[str]) -> None:
+        super().__init__()
+        self.held = held
+        self.gate = asyncio.Event()
+        self.done: list[str] = []
+        self.cancelled: list[str] = []
+
+    async def run(self, prepared: PreparedDocument, *, summary_words: int) -> EngineOutput:
+        name = prepared.document.id
+        try:
+            if name in self.held:
+                await self.gate.wait()
+            return await super().run(prepared, summary_words=summary_words)
+        except asyncio.CancelledError:
+            self.cancelled.append(name)
+            raise
+        finally:
+            self.done.append(name)
+
+
+async def test_closing_the_stream_early_cancels_what_is_in_flight(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(pipeline_module, "STREAM_AHEAD", 4)
     pulled: list[str] = []
-    summarizer = Summarizer(SummarizerConfig(engine="extractive"))
-    async with aclosing(summarizer.astream_many(_pulled(_distinct(50), pulled))) as stream:
-        handed = [document.id async for document, _ in _first(stream, 3)]
-    assert handed == ["d0", "d1", "d2"] and len(pulled) <= 3 + STREAM_AHEAD
+    engine = _GatedEngine({f"d{n}" for n in range(3, 50)})  # all but the first three wait
+    summarizer = Summarizer(engine=engine)
+    stream = summarizer.astream_many(_pulled(_distinct(50), pulled), concurrency=4)
+
+    async def first_three_then_close() -> list[str]:
+        async with aclosing(stream):
+            handed = [document.id async for document, _ in _first(stream, 3)]
+            await asyncio.sleep(0.05)  # the next four are in flight, waiting
+        return handed
+
+    handed = await asyncio.wait_for(first_three_then_close(), 10)  # not waiting for them
+    assert handed == ["d0", "d1", "d2"] and len(pulled) <= 3 + 4 * 4
+    assert sorted(engine.cancelled) == ["d3", "d4", "d5", "d6"]  # in flight: cancelled
     await asyncio.sleep(0)
     assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
+async def test_a_slow_document_does_not_hold_back_the_ones_after_it() -> None:
+    engine = _GatedEngine({"d0"})
+    summarizer = Summarizer(engine=engine)
+    documents = _distinct(120)
+
+    async def open_the_gate() -> None:
+        while len(engine.done) < 100:  # the others finish while d0 waits
+            await asyncio.sleep(0.01)
+        engine.gate.set()
+
+    async def read() -> list[str]:
+        return [d.id async for d, _ in summarizer.astream_many(documents, concurrency=4)]
+
+    opener = asyncio.create_task(open_the_gate())
+    results = await asyncio.wait_for(read(), 30)  # the old window (16 ahead) waited for good
+    await opener
+    assert results == [d.id for d in documents] and engine.done.index("d0") >= 100
+
+
+async def test_an_input_that_raises_midway_still_hands_out_what_it_gave() -> None:
+    def five_then_broken() -> Iterator[Document]:
+        yield from _distinct(5)
+        raise OSError("the disk went away")
+
+    summarizer = Summarizer(SummarizerConfig(engine="extractive"))
+    handed: list[str] = []
+    with pytest.raises(OSError, match="disk went away"):
+        async for document, _ in summarizer.astream_many(five_then_broken(), concurrency=2):
+            handed.append(document.id)
+    assert handed == [f"d{n}" for n in range(5)]
 
 
 async def _first(stream: Any, count: int) -> Any:
@@ -202,7 +270,7 @@ def test_iter_articles_reads_one_file_at_a_time_and_loads_what_load_articles_loa
 
 
 def test_the_html_digest_quotes_the_spilled_texts_as_it_quoted_the_documents(
-    tmp_path: Path, seeds_dir: Path
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from summarizer._cli import main
 
@@ -211,6 +279,34 @@ def test_the_html_digest_quotes_the_spilled_texts_as_it_quoted_the_documents(
     texts = {d.id: d.text for d in load_articles([seeds_dir]).documents}
     assert (tmp_path / "digest.html").read_text() == digest_html(report, texts)
     assert '<mark class="q">' in (tmp_path / "digest.html").read_text()
+    capsys.readouterr()
+    assert main(["digest", str(seeds_dir), "--format", "html", "-q", "--no-log"]) == 0
+    printed = capsys.readouterr().out
+    assert '<mark class="q">' in printed  # to stdout, the texts are spilled too
+    assert printed.split("<footer")[0] == digest_html(report, texts).split("<footer")[0]
+
+
+def test_a_broken_file_in_the_folder_is_listed_and_the_others_are_digested(
+    tmp_path: Path, seeds_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from summarizer._cli import main
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for seed in sorted(seeds_dir.glob("*.txt")):
+        (folder / seed.name).write_text(seed.read_text())
+    (folder / "zz-broken.txt").write_bytes(b"\xff\xfe\x00\x00\x00garbage\x00")
+    (folder / "records.jsonl").write_text('{"id": 1, "text": "Lone \\ud800 escape."}\n')
+    out = tmp_path / "out"
+    code = main(["digest", str(folder), "-o", str(out), "--no-log"])
+    captured = capsys.readouterr()
+    report = DigestReport.model_validate_json((out / "digest.json").read_text())
+    failed = {f.doc_id: f.message for f in report.failures}
+    assert code == 1 and len(report.articles) == 5 and len(failed) == 2, failed
+    assert any("zz-broken.txt" in name for name in failed)
+    assert any("unpaired surrogate" in message for message in failed.values())
+    assert "zz-broken.txt" in captured.err and "unpaired surrogate" in captured.err
+    assert "zz-broken.txt" in (out / "digest.md").read_text()
 
 
 def test_spilled_texts_give_back_each_first_text() -> None:
