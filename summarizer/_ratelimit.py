@@ -28,10 +28,10 @@ maximum; the RPM/TPM buckets apply on top.
 A run that took the level to its maximum without a cut lets the next run against the same
 endpoint start there (as TCP may reuse a route's window between connections, RFC 2140):
 :meth:`AdaptiveConcurrency.learned` says so, :meth:`AdaptiveConcurrency.start_from` starts
-there (slow start goes on above it when the new maximum is higher). A run with a cut says
-to forget it, so the next starts at half again; a run that found nothing (no reply, or a
-smaller maximum than the width known) leaves what was known. Only a finding that costs
-nothing when wrong is kept: a width that was too wide is cut within a round trip, while a
+there (slow start goes on above it when the new maximum is higher). A run with a cut, or
+one lowered to fit the timeout, says to forget it, so the next starts at half again; a run
+that found nothing (no reply, or a smaller maximum than the width known) leaves what was
+known. Only a finding that costs nothing when wrong is kept: a width that was too wide is cut within a round trip, while a
 remembered push-back (a 429 burst, a model still loading) would slow every later run.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
@@ -148,6 +148,7 @@ class AdaptiveConcurrency:
         self.replies = 0
         self.replies_to_maximum: int | None = None  # replies before the level first got there
         self.cuts = 0
+        self.fitted = False  # the level was lowered to fit the timeout (a slow server)
         self._credit = 0
         self._patience = 1
         self._cut_level = 0  # the level of the last latency cut
@@ -188,7 +189,7 @@ class AdaptiveConcurrency:
         run that never got to its maximum, or a fixed width."""
         if not self.adaptive or self.replies == 0:
             return None
-        if self.cuts:
+        if self.cuts or self.fitted:
             return LearnedConcurrency(None)
         if self.started_from is not None and self.started_from > self.maximum:
             return None  # this run asked for less than was known: it says nothing of that
@@ -352,6 +353,7 @@ class AdaptiveConcurrency:
             return False
         before = self.level
         self._lower_to(cap)
+        self.fitted = True
         full = self._full_reply_seconds()
         logger.info(
             "a reply took %.0fs with nothing else in flight, a full-length reply (%d "

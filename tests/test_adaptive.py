@@ -121,6 +121,7 @@ async def test_no_more_go_out_than_a_one_at_a_time_server_finishes_within_the_ti
     time.now += 412.0
     slow.succeeded(alone)
     assert slow.level == 1 and slow.timeout_cap() == 1
+    assert slow.learned() == LearnedConcurrency(None)  # a slow server: no width is kept
 
 
 async def test_nothing_waits_behind_a_reply_that_may_take_the_whole_timeout() -> None:
