@@ -31,8 +31,9 @@ endpoint start there (as TCP may reuse a route's window between connections, RFC
 there (slow start goes on above it when the new maximum is higher). A run with a cut, or
 one lowered to fit the timeout, says to forget it, so the next starts at half again; a run
 that found nothing (no reply, or a smaller maximum than the width known) leaves what was
-known. Only a finding that costs nothing when wrong is kept: a width that was too wide is cut within a round trip, while a
-remembered push-back (a 429 burst, a model still loading) would slow every later run.
+known. Only a finding that costs nothing when wrong is kept: a width that was too wide is
+cut within a round trip, while a remembered push-back (a 429 burst, a model still loading)
+would slow every later run.
 
 :class:`SharedLimits` is the hook for limits held by something other than this process
 (one coordinator of a cluster): each admitted request is also admitted there, and a pause
